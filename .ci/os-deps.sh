@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install the Debian packages the collection's tests and lab need, only when missing.
+set -euo pipefail
+need=()
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v ethtool >/dev/null 2>&1 || [ -x /usr/sbin/ethtool ] || need+=(ethtool)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+[ -x /usr/bin/python3 ] || need+=(python3)
+command -v git >/dev/null 2>&1 || need+=(git)
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing Debian packages: ${need[*]} (run as root, or install them)" >&2
+    exit 1
+  fi
+  echo "installing Debian packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if ! ip -json link show lo >/dev/null 2>&1; then
+  echo "iproute2 'ip' does not support -json; iproute2 >= 4.14 is required" >&2
+  exit 1
+fi

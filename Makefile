@@ -1,0 +1,67 @@
+# hostnet.netif — every entry point sets itself up (venv, Python requirements,
+# Debian packages) so a fresh clone on a fresh machine works as root.
+SHELL       := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON      ?= python3
+VENV        := $(CURDIR)/.venv
+BIN         := $(VENV)/bin
+BUILD       := $(CURDIR)/.build
+COLLECTIONS := $(BUILD)/collections
+COLL_LINK   := $(COLLECTIONS)/ansible_collections/hostnet/netif
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
+export PATH := $(BIN):$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+PYTEST      := $(BIN)/python -m pytest -p no:cacheprovider
+
+.PHONY: help setup os-deps venv collection test unit integration sanity build doc-check audit demo bench clean
+
+help:
+	@echo "make audit   - audit this machine with the default baseline (reports on disk)"
+	@echo "make test    - set up and run every test and gate"
+	@echo "make unit | integration | sanity | build | doc-check | bench | demo | clean"
+
+setup: os-deps venv collection
+
+os-deps:
+	@bash .ci/os-deps.sh
+
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+collection:
+	@mkdir -p $(dir $(COLL_LINK))
+	@ln -sfn $(CURDIR) $(COLL_LINK)
+
+unit: venv collection
+	bash .ci/pytest-run.sh $(PYTEST) tests/unit
+
+integration: setup
+	bash .ci/pytest-run.sh $(PYTEST) tests/integration
+
+build: venv
+	rm -rf $(BUILD)/dist && mkdir -p $(BUILD)/dist
+	$(BIN)/ansible-galaxy collection build --output-path $(BUILD)/dist . 2>&1 | tee $(BUILD)/build.log
+	@! grep -qi warning $(BUILD)/build.log
+
+doc-check: venv collection
+	bash .ci/doc-check.sh
+
+sanity: venv
+	bash .ci/sanity.sh
+
+test: setup
+	$(MAKE) unit
+	$(MAKE) integration
+	$(MAKE) build
+	$(MAKE) doc-check
+	$(MAKE) sanity
+
+audit: setup
+	$(BIN)/ansible -i localhost, -c local -e ansible_python_interpreter=$(BIN)/python localhost -m hostnet.netif.interface_facts
+
+clean:
+	rm -rf $(BUILD) tests/output

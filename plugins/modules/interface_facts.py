@@ -1,0 +1,298 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.netif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: interface_facts
+short_description: Gather Linux network-interface facts from one C(ip -json) dump
+version_added: 0.1.0
+description:
+  - Gathers every interface fact that Qt's C(QNetworkInterface) and
+    C(QNetworkInformation) expose (flags, Qt-style type, MTU, hardware address,
+    addresses with netmask, broadcast, lifetimes, DNS eligibility, reachability)
+    and more (kind, parent, master, carrier, per-interface sysctls with the
+    effective value the kernel uses) into C(ansible_facts.netif).
+  - Costs one C(ip -json -d addr show) process, plus two default-route queries
+    for O(gather_subset=routes) or O(gather_subset=connectivity); sysfs is read only
+    for non-virtual interfaces and procfs only for the sysctl keys asked for.
+    There is no process per interface.
+  - Interface names are kept exactly as the kernel spells them, dots and dashes
+    included (no C(setup)-style mangling).
+  - With O(running_config) the document is built on the controller from
+    captured C(ip -json -d addr show) output; no host is contacted.
+author:
+  - hostnet.netif maintainers
+requirements:
+  - iproute2 4.14 or newer (C(ip -json)) on the target
+  - Python 3.8 or newer on the target (standard library only)
+attributes:
+  check_mode:
+    support: full
+    description: Gathering changes nothing; check mode runs the same code.
+  diff_mode:
+    support: none
+    description: Gathering changes nothing, so there is no diff.
+  facts:
+    support: full
+    description: Returns C(ansible_facts.netif).
+  platform:
+    platforms: [posix]
+    description: Linux only.
+options:
+  gather_subset:
+    description:
+      - Which parts of the document to gather.
+      - V(links) (always gathered, also called V(min)) is one record per interface.
+        V(addresses) adds C(addresses[]) to each interface. V(stats) adds
+        C(statistics) (adds C(-s) to the dump). V(sysctl) adds per-interface
+        C(sysctl) (raw and effective) and host-level C(sysctl). V(routes) adds
+        C(default_routes). V(connectivity) adds C(connectivity).
+      - V(all) is every subset. Prefix an entry with C(!) to exclude it; a list of
+        exclusions only (for example V(!addresses)) starts from the default.
+      - The default is the fast set, everything but V(stats) and V(sysctl),
+        which keeps the returned document lean on hosts with thousands of interfaces.
+    type: list
+    elements: str
+    default: [links, addresses, routes, connectivity]
+  interfaces:
+    description:
+      - Shell-style globs (C(fnmatch)) of interface names to include. Empty means all.
+    type: list
+    elements: str
+    default: []
+  exclude:
+    description:
+      - Globs of interface names to leave out, applied after O(interfaces).
+    type: list
+    elements: str
+    default: []
+  kinds:
+    description:
+      - Only interfaces of these kinds (for example V(ethernet), V(veth), V(bridge),
+        V(vlan), V(loopback), V(wifi)). Empty means all kinds.
+    type: list
+    elements: str
+    default: []
+  sysctl_keys:
+    description:
+      - Which sysctls to read when O(gather_subset) includes V(sysctl).
+      - V(ipv4.<key>) and V(ipv6.<key>) read C(/proc/sys/net/<family>/conf/<iface>/<key>)
+        for every gathered interface and C(all)/C(default); only keys on the
+        collection's allow-list are accepted.
+      - Host-wide keys are given by full name, for example V(net.ipv4.tcp_syncookies).
+      - The default is the security-relevant set the shipped CIS-derived baseline
+        judges (forwarding, rp_filter, redirects, source routing, martians, proxy_arp,
+        ARP behaviour, IPv6 router advertisements, syncookies, ICMP broadcast echo
+        and bogus error responses).
+    type: list
+    elements: str
+  running_config:
+    description:
+      - The text of a captured C(ip -json -d addr show) (optionally with C(-s)).
+        The document is built offline on the controller and no host is touched;
+        sysfs-only facts (driver, speed, duplex) and sysctls are C(null)/absent.
+    type: str
+notes:
+  - C(speed_mbps) and C(duplex) are read for physical, wireless and bond
+    interfaces only; virtual interfaces report a nominal speed, returned as C(null).
+  - The C(type) field follows Qt's link-layer category (a veth is V(ethernet),
+    like Qt reports it); C(kind) tells what the interface really is.
+seealso:
+  - module: ansible.builtin.setup
+"""
+
+EXAMPLES = r"""
+- name: Gather the default (fast) interface facts
+  hostnet.netif.interface_facts:
+
+- name: Only eth* interfaces, with statistics and the default sysctls
+  hostnet.netif.interface_facts:
+    interfaces: ["eth*"]
+    gather_subset: [all, "!routes"]
+
+- name: Everything but addresses, skipping veth interfaces on a hypervisor
+  hostnet.netif.interface_facts:
+    gather_subset: ["!addresses"]
+    exclude: ["veth*"]
+
+- name: Read two sysctls and one host key
+  hostnet.netif.interface_facts:
+    gather_subset: [links, sysctl]
+    sysctl_keys: [ipv4.rp_filter, ipv6.accept_ra, net.ipv4.tcp_syncookies]
+
+- name: Build the document offline from a capture
+  hostnet.netif.interface_facts:
+    running_config: "{{ lookup('file', 'captures/host1-ip-addr.json') }}"
+  delegate_to: localhost
+
+- name: Show the effective rp_filter of eth0
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.netif.interfaces['eth0'].sysctl.effective.ipv4.rp_filter }}"
+
+# Ad hoc:
+#   ansible all -m hostnet.netif.interface_facts -a 'interfaces=eth*'
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts added to the host.
+  returned: always
+  type: dict
+  contains:
+    netif:
+      description: The facts document (JSON Schema C(facts.schema.json) in the collection).
+      returned: always
+      type: dict
+      contains:
+        schema_version:
+          description: Version of the facts document layout.
+          returned: always
+          type: int
+          sample: 1
+        gather_subset:
+          description: The subsets that were gathered.
+          returned: always
+          type: list
+          elements: str
+          sample: [addresses, connectivity, links, routes]
+        interfaces:
+          description: One record per interface, keyed by the exact kernel name.
+          returned: always
+          type: dict
+          contains:
+            name: {description: Interface name (IFLA_IFNAME)., returned: always, type: str, sample: eth0}
+            index: {description: Interface index., returned: always, type: int, sample: 2}
+            alias: {description: Interface alias (ifalias, Qt humanReadableName) or null., returned: always, type: str}
+            altnames: {description: Alternative names., returned: always, type: list, elements: str}
+            kind: {description: "What the interface is: ethernet, wifi, loopback, veth, bridge, bond, vlan, macvlan, vxlan, dummy, tun, tap, wireguard, ifb, ...", returned: always, type: str, sample: veth}
+            type: {description: "Qt-style link-layer category: loopback, ethernet, wifi, virtual, ppp, can, slip, fddi, ieee1394, phonet, ieee802154, sixlowpan, infiniband, unknown.", returned: always, type: str, sample: ethernet}
+            flags: {description: "Interface flags, lowercase IFF_* names (up, running, broadcast, loopback, pointtopoint, multicast, promisc, noarp, allmulti, lower_up, dormant, ...).", returned: always, type: list, elements: str}
+            admin_state: {description: "V(up) when IFF_UP is set, else V(down).", returned: always, type: str}
+            oper_state: {description: "RFC 2863 operational state, lowercase (up, down, unknown, dormant, lowerlayerdown, notpresent, testing).", returned: always, type: str}
+            carrier: {description: Whether the interface has carrier (IFF_LOWER_UP)., returned: always, type: bool}
+            mtu: {description: MTU in bytes., returned: always, type: int, sample: 1500}
+            min_mtu: {description: Smallest MTU the driver accepts (null if unknown)., returned: always, type: int}
+            max_mtu: {description: Largest MTU the driver accepts (null if unknown; 0 means no limit reported)., returned: always, type: int}
+            txqueuelen: {description: Transmit queue length., returned: always, type: int}
+            qdisc: {description: Root queueing discipline., returned: always, type: str}
+            group: {description: Interface group., returned: always, type: str}
+            mac: {description: Hardware address, lowercase, colon-separated (null if none)., returned: always, type: str}
+            perm_mac: {description: Permanent hardware address when it differs from C(mac) and the driver reports it., returned: always, type: str}
+            broadcast_mac: {description: Link-layer broadcast address., returned: always, type: str}
+            master: {description: Name of the bridge/bond this interface is enslaved to, or null., returned: always, type: str}
+            parent: {description: Lower device (vlan, macvlan, vxlan link), or null., returned: always, type: str}
+            vlan: {description: "C({id, protocol}) for VLAN interfaces, else null.", returned: always, type: dict}
+            kind_data: {description: "Kind-specific settings: veth C({peer, peer_index}), macvlan C({mode}), vxlan C({vni, local, remote, group, dstport, parent}), bond C({mode}), tun C({type, owner, multi_queue}), vlan C({id, protocol}); null for other kinds.", returned: always, type: dict}
+            link_netns: {description: Network namespace id of the peer/lower device when it lives in another namespace, or null., returned: always, type: int}
+            driver: {description: Kernel driver (sysfs for physical devices, the link kind for virtual ones) or null., returned: always, type: str}
+            speed_mbps: {description: Link speed in Mb/s for physical, wireless and bond interfaces; null when unknown., returned: always, type: int}
+            duplex: {description: V(full) or V(half); null when unknown., returned: always, type: str}
+            promisc: {description: Whether promiscuous mode was requested on the interface (IFF_PROMISC)., returned: always, type: bool}
+            addresses:
+              description: Addresses of the interface.
+              returned: when O(gather_subset) includes V(addresses)
+              type: list
+              elements: dict
+              contains:
+                family: {description: V(ipv4) or V(ipv6)., returned: always, type: str}
+                address: {description: The address., returned: always, type: str, sample: 198.18.0.10}
+                prefixlen: {description: Prefix length., returned: always, type: int, sample: 24}
+                netmask: {description: Netmask (dotted for IPv4, RFC 5952 for IPv6)., returned: always, type: str, sample: 255.255.255.0}
+                broadcast: {description: IPv4 broadcast address or null., returned: always, type: str}
+                peer: {description: Peer address of a point-to-point address or null., returned: always, type: str}
+                scope: {description: "Address scope (global, site, link, host, or a number).", returned: always, type: str}
+                label: {description: IPv4 label or null., returned: always, type: str}
+                flags: {description: "Address flags: permanent or dynamic, secondary, temporary, deprecated, tentative, dadfailed, noprefixroute, mngtmpaddr, nodad, optimistic, home, autojoin, stable-privacy.", returned: always, type: list, elements: str}
+                preferred_lft: {description: Preferred lifetime in seconds; null means forever., returned: always, type: int}
+                valid_lft: {description: Valid lifetime in seconds; null means forever., returned: always, type: int}
+                dns_eligible: {description: "Qt's rule: false for temporary, deprecated, loopback and link-local addresses.", returned: always, type: bool}
+            statistics:
+              description: Counters (rx/tx bytes, packets, errors, dropped, rx_multicast, tx_collisions).
+              returned: when O(gather_subset) includes V(stats)
+              type: dict
+            sysctl:
+              description: >-
+                Per-interface sysctls: C(ipv4) and C(ipv6) hold the raw values of
+                C(conf/<iface>/<key>); C(effective) holds the value the kernel uses
+                after combining C(conf/all) (OR, AND or MAX per key).
+              returned: when O(gather_subset) includes V(sysctl)
+              type: dict
+        default_routes:
+          description: Default routes (family, gateway, dev, metric, protocol, table, type).
+          returned: when O(gather_subset) includes V(routes)
+          type: list
+          elements: dict
+        connectivity:
+          description: >-
+            Reachability after QNetworkInformation (C(reachability), C(ipv4), C(ipv6):
+            disconnected, local, site or online) and C(transport_medium).
+          returned: when O(gather_subset) includes V(connectivity)
+          type: dict
+        sysctl:
+          description: Host-level sysctls by full dotted name, including C(conf.all) and C(conf.default) of the per-interface keys.
+          returned: when O(gather_subset) includes V(sysctl)
+          type: dict
+        summary:
+          description: Counts of interfaces, up, running, addresses and interfaces per kind.
+          returned: always
+          type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hostnet.netif.plugins.module_utils import reader
+from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
+
+ARGUMENT_SPEC = dict(
+    gather_subset=dict(type="list", elements="str", default=list(reader.model.DEFAULT_SUBSETS)),
+    interfaces=dict(type="list", elements="str", default=[]),
+    exclude=dict(type="list", elements="str", default=[]),
+    kinds=dict(type="list", elements="str", default=[]),
+    sysctl_keys=dict(type="list", elements="str", no_log=False),
+    running_config=dict(type="str"),
+)
+
+
+def request_from_params(params):
+    return reader.GatherRequest(
+        gather_subset=params.get("gather_subset"),
+        interfaces=params.get("interfaces"),
+        exclude=params.get("exclude"),
+        kinds=params.get("kinds"),
+        sysctl_keys=params.get("sysctl_keys"),
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        request = request_from_params(module.params)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    try:
+        if module.params["running_config"] is not None:
+            document, warnings = reader.parse_running_config(module.params["running_config"], request)
+        else:
+            ip_path = module.get_bin_path("ip", opt_dirs=["/sbin", "/usr/sbin"])
+            if not ip_path:
+                module.fail_json(msg="the 'ip' command (iproute2 >= 4.14) was not found on the target")
+
+            def run(argv):
+                return module.run_command(argv, errors="surrogate_then_replace")
+
+            document, warnings = reader.gather(reader.IpRunner(ip_path, run), request)
+    except NetifError as exc:
+        module.fail_json(**exc.to_result())
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(changed=False, ansible_facts={"netif": document})
+
+
+if __name__ == "__main__":
+    main()
