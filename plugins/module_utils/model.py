@@ -40,7 +40,7 @@ def resolve_subsets(requested):
     if isinstance(requested, str):
         requested = [s.strip() for s in requested.split(",")]
     valid = set(SUBSETS) | set(SUBSET_ALIASES)
-    include, exclude = set(), set()
+    include, exclude, explicit = set(), set(), set()
     only_exclusions = True
     for raw in requested:
         if not isinstance(raw, str):
@@ -58,10 +58,13 @@ def resolve_subsets(requested):
         else:
             only_exclusions = False
             include |= names
+            if name not in SUBSET_ALIASES:
+                explicit.add(name)
     if only_exclusions:
         # like setup: "!stats" means the defaults without stats
         include = set(DEFAULT_SUBSETS)
-    return (include - exclude) | {"links"}
+    # like setup: a subset named explicitly survives an exclusion ("!all", "stats")
+    return (include - (exclude - explicit)) | {"links"}
 
 
 # ---------------------------------------------------------------------------
@@ -316,8 +319,13 @@ IPV4_COMBINE = {
     "arp_filter": "or",
     "route_localnet": "or",
     "promote_secondaries": "or",
+    "accept_local": "or",
+    "src_valid_mark": "or",
+    "proxy_arp_pvlan": "or",
+    "ignore_routes_with_linkdown": "or",
     "accept_source_route": "and",
     "bootp_relay": "and",
+    "mc_forwarding": "and",
     "rp_filter": "max",
     "arp_ignore": "max",
     "arp_announce": "max",

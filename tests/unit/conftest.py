@@ -17,3 +17,8 @@ if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+
+# shared helpers (tests/unit/netif_testlib.py) importable from every test directory
+UNIT = os.path.dirname(os.path.abspath(__file__))
+if UNIT not in sys.path:
+    sys.path.insert(0, UNIT)
