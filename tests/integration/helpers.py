@@ -1,0 +1,66 @@
+"""Helpers for integration tests: run ansible / ansible-playbook against a Lab."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+
+def ansible_bin(name: str) -> str:
+    """Path of an ansible entry point next to the running interpreter (the venv), else on PATH."""
+    candidate = Path(sys.executable).parent / name  # do not resolve(): the venv's python is a symlink
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if found:
+        return found
+    raise FileNotFoundError(f"{name} not found next to {sys.executable} nor on PATH")
+
+
+def _env(lab, extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(lab.env())
+    if extra:
+        env.update(extra)
+    return env
+
+
+def _run(argv: list[str], env: dict[str, str], timeout: float) -> tuple[int, str, str]:
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def run_ansible(lab, *args: str, env: Mapping[str, str] | None = None,
+                timeout: float = 300) -> tuple[int, str, str]:
+    """``ansible -i <lab inventory> *args`` -> (rc, stdout, stderr).
+
+    ``args`` starts with the host pattern, e.g. ``run_ansible(lab, "lab", "-m", "ping")``.
+    """
+    return _run([ansible_bin("ansible"), "-i", lab.inventory, *args], _env(lab, env), timeout)
+
+
+def run_playbook(lab, playbook, extra_vars: Mapping | None = None, *args: str,
+                 env: Mapping[str, str] | None = None, timeout: float = 600) -> tuple[int, str, str]:
+    """``ansible-playbook -i <lab inventory> [-e JSON] *args PLAYBOOK`` -> (rc, stdout, stderr).
+
+    ``playbook`` is a path (str or Path to an existing file) or the YAML text of a
+    playbook, which is written to a file in the lab's workdir (removed with the lab).
+    """
+    if isinstance(playbook, Path) or ("\n" not in playbook and os.path.isfile(playbook)):
+        path = str(playbook)
+    else:
+        fd, path = tempfile.mkstemp(prefix="playbook-", suffix=".yml", dir=lab.workdir)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(playbook)
+    argv = [ansible_bin("ansible-playbook"), "-i", lab.inventory]
+    if extra_vars:
+        argv += ["-e", json.dumps(dict(extra_vars))]
+    argv += [*args, path]
+    return _run(argv, _env(lab, env), timeout)
