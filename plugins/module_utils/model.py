@@ -296,7 +296,7 @@ def parse_sysctl_keys(keys):
             if key not in host:
                 host.append(key)
             continue
-        family, _, name = key.partition(".")
+        family, dummy, name = key.partition(".")
         if family in CONF_KEYS and name in CONF_KEYS[family]:
             if name not in per_iface[family]:
                 per_iface[family].append(name)

@@ -391,8 +391,8 @@ def connectivity(interfaces, default_routes):
         return best, medium
 
     overall, medium = level_for(None)
-    v4, _ = level_for("ipv4")
-    v6, _ = level_for("ipv6")
+    v4, dummy = level_for("ipv4")
+    v6, dummy = level_for("ipv6")
     return {
         "reachability": overall,
         "ipv4": v4,

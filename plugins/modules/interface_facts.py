@@ -27,7 +27,7 @@ description:
   - With O(running_config) the document is built on the controller from
     captured C(ip -json -d addr show) output; no host is contacted.
 author:
-  - hostnet.netif maintainers
+  - hostnet.netif maintainers (@hostnet)
 requirements:
   - iproute2 4.14 or newer (C(ip -json)) on the target
   - Python 3.8 or newer on the target (standard library only)
@@ -42,6 +42,7 @@ attributes:
     support: full
     description: Returns C(ansible_facts.netif).
   platform:
+    support: full
     platforms: [posix]
     description: Linux only.
 options:
@@ -168,13 +169,36 @@ ansible_facts:
           contains:
             name: {description: Interface name (IFLA_IFNAME)., returned: always, type: str, sample: eth0}
             index: {description: Interface index., returned: always, type: int, sample: 2}
-            alias: {description: Interface alias (ifalias, Qt humanReadableName) or null., returned: always, type: str}
+            alias: {description: "Interface alias (ifalias, Qt humanReadableName) or null.", returned: always, type: str}
             altnames: {description: Alternative names., returned: always, type: list, elements: str}
-            kind: {description: "What the interface is: ethernet, wifi, loopback, veth, bridge, bond, vlan, macvlan, vxlan, dummy, tun, tap, wireguard, ifb, ...", returned: always, type: str, sample: veth}
-            type: {description: "Qt-style link-layer category: loopback, ethernet, wifi, virtual, ppp, can, slip, fddi, ieee1394, phonet, ieee802154, sixlowpan, infiniband, unknown.", returned: always, type: str, sample: ethernet}
-            flags: {description: "Interface flags, lowercase IFF_* names (up, running, broadcast, loopback, pointtopoint, multicast, promisc, noarp, allmulti, lower_up, dormant, ...).", returned: always, type: list, elements: str}
+            kind:
+              description: >-
+                What the interface is: ethernet, wifi, loopback, veth, bridge, bond, vlan, macvlan,
+                vxlan, dummy, tun, tap, wireguard, ifb, ...
+              returned: always
+              type: str
+              sample: veth
+            type:
+              description: >-
+                Qt-style link-layer category: loopback, ethernet, wifi, virtual, ppp, can, slip,
+                fddi, ieee1394, phonet, ieee802154, sixlowpan, infiniband, unknown.
+              returned: always
+              type: str
+              sample: ethernet
+            flags:
+              description: >-
+                Interface flags, lowercase IFF_* names (up, running, broadcast, loopback,
+                pointtopoint, multicast, promisc, noarp, allmulti, lower_up, dormant, ...).
+              returned: always
+              type: list
+              elements: str
             admin_state: {description: "V(up) when IFF_UP is set, else V(down).", returned: always, type: str}
-            oper_state: {description: "RFC 2863 operational state, lowercase (up, down, unknown, dormant, lowerlayerdown, notpresent, testing).", returned: always, type: str}
+            oper_state:
+              description: >-
+                RFC 2863 operational state, lowercase (up, down, unknown, dormant, lowerlayerdown,
+                notpresent, testing).
+              returned: always
+              type: str
             carrier: {description: Whether the interface has carrier (IFF_LOWER_UP)., returned: always, type: bool}
             mtu: {description: MTU in bytes., returned: always, type: int, sample: 1500}
             min_mtu: {description: Smallest MTU the driver accepts (null if unknown)., returned: always, type: int}
@@ -182,16 +206,22 @@ ansible_facts:
             txqueuelen: {description: Transmit queue length., returned: always, type: int}
             qdisc: {description: Root queueing discipline., returned: always, type: str}
             group: {description: Interface group., returned: always, type: str}
-            mac: {description: Hardware address, lowercase, colon-separated (null if none)., returned: always, type: str}
+            mac: {description: "Hardware address, lowercase, colon-separated (null if none).", returned: always, type: str}
             perm_mac: {description: Permanent hardware address when it differs from C(mac) and the driver reports it., returned: always, type: str}
             broadcast_mac: {description: Link-layer broadcast address., returned: always, type: str}
-            master: {description: Name of the bridge/bond this interface is enslaved to, or null., returned: always, type: str}
-            parent: {description: Lower device (vlan, macvlan, vxlan link), or null., returned: always, type: str}
+            master: {description: "Name of the bridge/bond this interface is enslaved to, or null.", returned: always, type: str}
+            parent: {description: "Lower device (vlan, macvlan, vxlan link), or null.", returned: always, type: str}
             vlan: {description: "C({id, protocol}) for VLAN interfaces, else null.", returned: always, type: dict}
-            kind_data: {description: "Kind-specific settings: veth C({peer, peer_index}), macvlan C({mode}), vxlan C({vni, local, remote, group, dstport, parent}), bond C({mode}), tun C({type, owner, multi_queue}), vlan C({id, protocol}); null for other kinds.", returned: always, type: dict}
-            link_netns: {description: Network namespace id of the peer/lower device when it lives in another namespace, or null., returned: always, type: int}
-            driver: {description: Kernel driver (sysfs for physical devices, the link kind for virtual ones) or null., returned: always, type: str}
-            speed_mbps: {description: Link speed in Mb/s for physical, wireless and bond interfaces; null when unknown., returned: always, type: int}
+            kind_data:
+              description: >-
+                Kind-specific settings: veth C({peer, peer_index}), macvlan C({mode}), vxlan C({vni,
+                local, remote, group, dstport, parent}), bond C({mode}), tun C({type, owner,
+                multi_queue}), vlan C({id, protocol}); null for other kinds.
+              returned: always
+              type: dict
+            link_netns: {description: "Network namespace id of the peer/lower device when it lives in another namespace, or null.", returned: always, type: int}
+            driver: {description: "Kernel driver (sysfs for physical devices, the link kind for virtual ones) or null.", returned: always, type: str}
+            speed_mbps: {description: "Link speed in Mb/s for physical, wireless and bond interfaces; null when unknown.", returned: always, type: int}
             duplex: {description: V(full) or V(half); null when unknown., returned: always, type: str}
             promisc: {description: Whether promiscuous mode was requested on the interface (IFF_PROMISC)., returned: always, type: bool}
             addresses:
@@ -203,12 +233,19 @@ ansible_facts:
                 family: {description: V(ipv4) or V(ipv6)., returned: always, type: str}
                 address: {description: The address., returned: always, type: str, sample: 198.18.0.10}
                 prefixlen: {description: Prefix length., returned: always, type: int, sample: 24}
-                netmask: {description: Netmask (dotted for IPv4, RFC 5952 for IPv6)., returned: always, type: str, sample: 255.255.255.0}
+                netmask: {description: "Netmask (dotted for IPv4, RFC 5952 for IPv6).", returned: always, type: str, sample: 255.255.255.0}
                 broadcast: {description: IPv4 broadcast address or null., returned: always, type: str}
                 peer: {description: Peer address of a point-to-point address or null., returned: always, type: str}
                 scope: {description: "Address scope (global, site, link, host, or a number).", returned: always, type: str}
                 label: {description: IPv4 label or null., returned: always, type: str}
-                flags: {description: "Address flags: permanent or dynamic, secondary, temporary, deprecated, tentative, dadfailed, noprefixroute, mngtmpaddr, nodad, optimistic, home, autojoin, stable-privacy.", returned: always, type: list, elements: str}
+                flags:
+                  description: >-
+                    Address flags: permanent or dynamic, secondary, temporary, deprecated,
+                    tentative, dadfailed, noprefixroute, mngtmpaddr, nodad, optimistic, home,
+                    autojoin, stable-privacy.
+                  returned: always
+                  type: list
+                  elements: str
                 preferred_lft: {description: Preferred lifetime in seconds; null means forever., returned: always, type: int}
                 valid_lft: {description: Valid lifetime in seconds; null means forever., returned: always, type: int}
                 dns_eligible: {description: "Qt's rule: false for temporary, deprecated, loopback and link-local addresses.", returned: always, type: bool}
