@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.netif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """Options shared by the resource modules (interfaces, addresses, sysctls).
+
+    The matching argspec is ``RESOURCE_COMMON_ARGS`` in
+    ``plugins/module_utils/resource.py``; tests/unit/plugins/test_resource_contract.py
+    fails when the two (or a module's JSON Schema) disagree. A module adds
+    ``suboptions`` to ``config``; the fragment's description of ``config`` is
+    replaced by the module's when it gives one.
+    """
+
+    DOCUMENTATION = r"""
+options:
+  config:
+    description:
+      - The items to manage. What an item holds is described by its suboptions.
+      - Checked on the controller against the module's JSON Schema (the error names
+        the field, for example C(config[1].mtu)) and again on the target.
+      - Two items for the same key are an error.
+    type: list
+    elements: dict
+  state:
+    description:
+      - V(merged) sets what each item gives and leaves everything else alone.
+      - V(replaced) makes each listed item exactly what is given; attributes it
+        does not give return to their defaults.
+      - V(overridden) works inside O(scope) only, which it requires; listed items
+        are replaced, items in scope that are not listed return to their defaults;
+        nothing outside O(scope) is touched.
+      - V(deleted) removes what the items name (see the module for what removing
+        means); without O(config) it resets every item in O(scope), which it then requires.
+      - V(gathered) reads the host and returns C(gathered) in the O(config) format.
+      - V(rendered) contacts no host and returns C(rendered), the exact C(ip -batch)
+        lines (and C(sysctl -w) writes) O(state=merged) would run, planned against
+        O(running_config) when given, else against an empty host.
+      - V(parsed) contacts no host and turns O(running_config) into C(parsed), a list
+        in the O(config) format.
+      - Changing states run under a per-host lock, apply the whole plan as one
+        C(ip -batch) process, read the host again and verify every requested value;
+        on any failure they restore the previous state and fail with the failing
+        line and the kernel's message.
+    type: str
+    choices: [merged, replaced, overridden, deleted, gathered, rendered, parsed]
+    default: merged
+  running_config:
+    description:
+      - The text of a captured C(ip -json -d addr show) for O(state=parsed) (required)
+        and O(state=rendered) (optional).
+    type: str
+  scope:
+    description:
+      - Shell-style globs (C(fnmatch)) of the interface names this task may touch.
+      - Required by O(state=overridden) and by O(state=deleted) without O(config).
+        When given, every O(config) item must be inside it.
+    type: list
+    elements: str
+  force:
+    description:
+      - Allow a change that would cut the management session.
+      - By default a plan that takes down, deletes, re-addresses, changes the MAC or
+        master of, or resets the interface carrying the Ansible SSH session (found
+        from C(SSH_CONNECTION) and C(ip route get)) is refused before anything changes.
+    type: bool
+    default: false
+notes:
+  - Check mode computes the same plan and changes nothing; C(commands) shows it.
+  - With C(--diff) the C(diff) holds the affected items before and after as YAML.
+  - The management guard needs C(SSH_CONNECTION) in the module's environment; with
+    C(become) through sudo keep it in C(env_keep), else the module warns that
+    the guard is inactive.
+"""

@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.netif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Base action plugin of the resource modules (controller side).
+
+A module's action plugin is a subclass that names its module, schema,
+argspec and resource::
+
+    class ActionModule(ResourceActionBase):
+        MODULE = "hostnet.netif.interfaces"
+        SCHEMA = "interfaces"
+        ARGUMENT_SPEC = ARGUMENT_SPEC           # from the module
+        REQUIRED_IF = REQUIRED_IF
+        CLEARABLE = ("alias", "master")         # explicit null -> "" (clear)
+        resource = staticmethod(InterfacesResource)
+
+        def normalize_item(self, item, path):   # netaddr spelling -> canonical
+            ...
+
+``run`` validates the raw task args against the JSON Schema (every problem,
+each with its ``config[1].mtu`` path), then against the argspec, normalises
+each config item, rejects duplicate keys, and either runs ``rendered`` /
+``parsed`` right here (no host is contacted) or sends the normalised args to
+the module. A failure returns ``msg`` and ``errors`` (path, expected, found).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.hostnet.netif.plugins.module_utils import resource as resource_mod
+from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
+from ansible_collections.hostnet.netif.plugins.plugin_utils import validate
+from ansible_collections.hostnet.netif.plugins.plugin_utils.normalize import NormalizeError
+
+
+class InputProblems(ValueError):
+    """Collected input problems (validate.Problem objects)."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super(InputProblems, self).__init__("; ".join(str(p) for p in self.problems))
+
+
+class ResourceActionBase(ActionBase):
+    """Validate → normalise → (offline run | module). Subclasses set the attributes."""
+
+    MODULE = None
+    SCHEMA = None
+    ARGUMENT_SPEC = None
+    REQUIRED_IF = resource_mod.RESOURCE_REQUIRED_IF
+    CLEARABLE = ()
+    resource = None
+
+    _supports_check_mode = True
+    _supports_async = False
+
+    # -- hooks ---------------------------------------------------------------
+    def normalize_item(self, item, path):
+        """Return ``item`` with values in canonical spelling; raise NormalizeError."""
+        return item
+
+    def item_key(self, item):
+        """The identity of an item for the duplicate check."""
+        return item.get("name")
+
+    # -- the pipeline ----------------------------------------------------------
+    def prepare(self, args):
+        """Validated, normalised module args from raw task args; raise InputProblems."""
+        problems = validate.problems(args, validate.load_schema(self.SCHEMA))
+        if problems:
+            raise InputProblems(problems)
+        prepared = dict(args)
+        config = args.get("config")
+        if config is not None:
+            items, problems, seen = [], [], {}
+            for index, raw in enumerate(config):
+                path = "config[%d]" % index
+                item = dict(raw)
+                for field in self.CLEARABLE:
+                    if field in item and item[field] is None:
+                        item[field] = ""  # explicit null: clear/release ("" on the target)
+                try:
+                    item = self.normalize_item(item, path)
+                except NormalizeError as exc:
+                    problems.append(validate.Problem(exc.path, exc.message, repr(
+                        _lookup(item, exc.path, path))))
+                    continue
+                key = self.item_key(item)
+                if key in seen:
+                    problems.append(validate.Problem(
+                        "%s.name" % path, "each item once; %s repeats %s" % (path, seen[key]),
+                        repr(key)))
+                else:
+                    seen[key] = path
+                items.append(item)
+            if problems:
+                raise InputProblems(problems)
+            prepared["config"] = items
+        return prepared
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ResourceActionBase, self).run(tmp, task_vars)
+        args = dict(self._task.args)
+        try:
+            prepared = self.prepare(args)
+        except InputProblems as exc:
+            result.update(failed=True, msg="invalid %s arguments: %s" % (self.MODULE, exc),
+                          errors=[p.as_dict() for p in exc.problems])
+            return result
+        try:
+            dummy, params = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC,
+                                                        required_if=self.REQUIRED_IF)
+        except Exception as exc:  # AnsibleArgumentSpecError carries the messages
+            result.update(failed=True, msg=str(exc))
+            return result
+        state = prepared.get("state") or resource_mod.MERGED
+        if state in resource_mod.OFFLINE_STATES:
+            params = dict(params)
+            params["config"] = [dict((k, item.get(k)) for k in self.ARGUMENT_SPEC["config"]["options"])
+                                for item in prepared.get("config") or []]
+            try:
+                runner = resource_mod.Runner(self.resource(), params)
+                result.update(runner.run())
+            except NetifError as exc:
+                result.update(failed=True, **exc.to_result())
+            return result
+        result.update(self._execute_module(module_name=self.MODULE, module_args=prepared,
+                                           task_vars=task_vars))
+        return result
+
+
+def _lookup(item, path, prefix):
+    field = path[len(prefix) + 1:] if path.startswith(prefix + ".") else None
+    return item.get(field) if field else item
