@@ -20,7 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.integration.helpers import run_ansible, run_playbook  # noqa: E402,F401
+from tests.integration.helpers import run_ansible, run_playbook  # noqa: E402,F401  # pylint: disable=unused-import
 from tests.lab import Lab  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -33,7 +33,7 @@ def _unavailable_reason() -> str | None:
     if not ip:
         return "integration lab needs iproute2's `ip` command"
     try:
-        proc = subprocess.run([ip, "netns", "list"], capture_output=True, text=True, timeout=10)
+        proc = subprocess.run([ip, "netns", "list"], check=False, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"`ip netns` unavailable: {exc}"
     if proc.returncode != 0:

@@ -32,7 +32,7 @@ def _env(lab, extra: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def _run(argv: list[str], env: dict[str, str], timeout: float) -> tuple[int, str, str]:
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout,
+    proc = subprocess.run(argv, check=False, capture_output=True, text=True, env=env, timeout=timeout,
                           stdin=subprocess.DEVNULL)
     return proc.returncode, proc.stdout, proc.stderr
 

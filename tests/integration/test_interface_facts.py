@@ -50,7 +50,7 @@ def zoo(lab_factory):
         "e": "e%s" % tag, "f": "f%s" % tag,                 # left down
     }
     mtu = random.randint(1280, 9000)
-    mac = "02:%02x:%02x:%02x:%02x:%02x" % tuple(random.randint(0, 255) for _ in range(5))
+    mac = "02:%02x:%02x:%02x:%02x:%02x" % tuple(random.randint(0, 255) for dummy in range(5))
     alias = 'q"t\tx <b>é\u00fc\u4e2d'
     v4 = ["198.19.%d.1/24" % net, "198.19.%d.2/24" % net]
     v6 = "::ffff:198.19.%d.10/120" % net
@@ -96,7 +96,7 @@ def gathered(zoo):
 
 
 def test_every_link_fact_matches_ip_json(gathered):
-    facts, truth, _ = gathered
+    facts, truth, dummy = gathered
     assert set(facts["interfaces"]) == set(truth)
     for name, link in truth.items():
         got = facts["interfaces"][name]
@@ -108,8 +108,8 @@ def test_every_link_fact_matches_ip_json(gathered):
         assert got["txqueuelen"] == link.get("txqlen")
         assert got["qdisc"] == link.get("qdisc")
         assert got["group"] == link.get("group")
-        assert got["mac"] == (link.get("address") or "").lower() or None
-        assert got["broadcast_mac"] == (link.get("broadcast") or "").lower() or None
+        assert got["mac"] == ((link.get("address") or "").lower() or None)
+        assert got["broadcast_mac"] == ((link.get("broadcast") or "").lower() or None)
         assert got["master"] == link.get("master")
         assert got["alias"] == link.get("ifalias")
         assert got["oper_state"] == link["operstate"].lower()
@@ -126,7 +126,7 @@ def test_every_link_fact_matches_ip_json(gathered):
 
 
 def test_zoo_kinds_topology_and_hostile_alias(gathered, zoo):
-    facts, truth, _ = gathered
+    facts, truth, dummy = gathered
     n = zoo["names"]
     ifs = facts["interfaces"]
     assert ifs["lo"]["kind"] == "loopback" and ifs["lo"]["type"] == "loopback"
@@ -156,7 +156,7 @@ def test_zoo_kinds_topology_and_hostile_alias(gathered, zoo):
 
 
 def test_addresses_match_ip_json(gathered, zoo):
-    facts, truth, _ = gathered
+    facts, truth, dummy = gathered
     for name, link in truth.items():
         want = {(a["local"], a["prefixlen"]) for a in link.get("addr_info", [])}
         got = {(a["address"], a["prefixlen"]) for a in facts["interfaces"][name]["addresses"]}
@@ -184,7 +184,7 @@ def test_addresses_match_ip_json(gathered, zoo):
 
 
 def test_sysctls_raw_and_effective_match_proc(gathered, zoo):
-    facts, truth, _ = gathered
+    facts, truth, dummy = gathered
     lab, host, n = zoo["lab"], zoo["host"], zoo["names"]
 
     def proc(family, name, key):
@@ -212,7 +212,7 @@ def test_sysctls_raw_and_effective_match_proc(gathered, zoo):
 
 
 def test_default_subsets_are_lean(zoo):
-    facts, _ = facts_via_ansible(zoo["lab"], zoo["host"])
+    facts, dummy = facts_via_ansible(zoo["lab"], zoo["host"])
     assert set(facts["gather_subset"]) == {"links", "addresses", "routes", "connectivity"}
     any_iface = facts["interfaces"]["lo"]
     assert "statistics" not in any_iface and "sysctl" not in any_iface
@@ -226,18 +226,18 @@ def test_globs_with_dots_kinds_and_check_mode(zoo):
                                       "gather_subset=min", check=True)
     assert set(facts["interfaces"]) == {n["a"], n["b"]}
     assert result["changed"] is False
-    facts, _ = facts_via_ansible(zoo["lab"], zoo["host"], "kinds=bridge,macvlan", "exclude=mv-*")
+    facts, dummy = facts_via_ansible(zoo["lab"], zoo["host"], "kinds=bridge,macvlan", "exclude=mv-*")
     assert set(facts["interfaces"]) == {n["br"]}
 
 
 def test_connectivity_follows_default_route(zoo):
     lab, host = zoo["lab"], zoo["host"]
-    facts, _ = facts_via_ansible(lab, host, "gather_subset=connectivity")
+    facts, dummy = facts_via_ansible(lab, host, "gather_subset=connectivity")
     assert facts["connectivity"]["reachability"] == "site"  # global address, no default route
     assert facts["default_routes"] if "default_routes" in facts else True
     lab.exec(host, ["ip", "route", "add", "default", "via", lab.bridge_ip, "dev", "eth0"])
     try:
-        facts, _ = facts_via_ansible(lab, host)
+        facts, dummy = facts_via_ansible(lab, host)
         assert facts["connectivity"]["reachability"] == "online"
         assert facts["connectivity"]["ipv4"] == "online"
         routes = [r for r in facts["default_routes"] if r["family"] == "ipv4"]

@@ -116,7 +116,7 @@ def test_topology_names_and_addresses(lab):
         assert h.netns in netns
         assert links[h.veth]["master"] == lab.bridge and "UP" in links[h.veth]["flags"]
         # no IPv6 (hence no link-local traffic) on what the lab put in the root namespace
-        assert not [a for a in json.loads(_sh("ip", "-json", "addr", "show", "dev", h.veth))[0]["addr_info"]]
+        assert not json.loads(_sh("ip", "-json", "addr", "show", "dev", h.veth))[0]["addr_info"]
 
         (eth0,) = lab.ip_json(h, "addr", "show", "dev", "eth0")
         assert eth0["operstate"] == "UP"
@@ -136,7 +136,7 @@ def test_inventory_format(lab):
     text = Path(lab.inventory).read_text()
     assert "[lab]" in text and "[lab:vars]" in text
     proc = subprocess.run([ansible_bin("ansible-inventory"), "-i", lab.inventory, "--list"],
-                          capture_output=True, text=True, env={**os.environ, **lab.env()})
+                          check=False, capture_output=True, text=True, env={**os.environ, **lab.env()})
     assert proc.returncode == 0, proc.stderr
     inv = json.loads(proc.stdout)
     assert sorted(inv["lab"]["hosts"]) == sorted(h.name for h in lab.hosts)
@@ -251,8 +251,8 @@ def test_interface_helpers(lab):
             assert "UP" in links[n]["flags"], n
             assert not [a for a in links[n]["addr_info"] if a["family"] == "inet6"], n
         # created only inside that namespace
-        assert not {n for n in names} & {link["ifname"] for link in _root_links()}
-        assert not {n for n in names} & {link["ifname"] for link in lab.ip_json(lab.hosts[0], "link", "show")}
+        assert not set(names) & {link["ifname"] for link in _root_links()}
+        assert not set(names) & {link["ifname"] for link in lab.ip_json(lab.hosts[0], "link", "show")}
         # the lab refuses addresses outside 198.18.0.0/15 and bad names, before running anything
         with pytest.raises(LabError):
             lab.add_vxlan(h, "tvx1", 43, remote="10.1.2.3")
@@ -361,9 +361,9 @@ def test_cli_up_list_down():
     cli = [sys.executable, "-m", "tests.lab"]
     try:
         up = subprocess.run([*cli, "up", "--hosts", "1", "--name", name], cwd=REPO_ROOT,
-                            capture_output=True, text=True, env=env, timeout=60)
+                            check=False, capture_output=True, text=True, env=env, timeout=60)
         assert up.returncode == 0, up.stderr
-        inventory, _, state_text = up.stdout.partition("\n")
+        inventory, dummy, state_text = up.stdout.partition("\n")
         state = json.loads(state_text)
         assert inventory == f"/tmp/netif-lab-{name}/inventory.ini" == state["inventory"]
         assert Path(f"/tmp/netif-lab-{name}/state.json").is_file()
@@ -373,11 +373,11 @@ def test_cli_up_list_down():
                                            text=True, env=env, check=True).stdout)
         assert any(entry["name"] == name and entry["source"] == "state" for entry in listed)
         dup = subprocess.run([*cli, "up", "--hosts", "1", "--name", name], cwd=REPO_ROOT,
-                             capture_output=True, text=True, env=env, timeout=60)
+                             check=False, capture_output=True, text=True, env=env, timeout=60)
         assert dup.returncode == 1 and "in use" in dup.stderr
         assert _tcp_open(state["hosts"][0]["ip"])  # the failed duplicate did not harm it
         down = subprocess.run([*cli, "down", "--name", name], cwd=REPO_ROOT,
-                              capture_output=True, text=True, env=env, timeout=60)
+                              check=False, capture_output=True, text=True, env=env, timeout=60)
         assert down.returncode == 0 and f"removed {name}" in down.stdout, down.stderr
         assert leftovers(name) == {}
     finally:
@@ -414,7 +414,7 @@ def test_atexit_cleans_up_after_crashed_process():
         raise RuntimeError("simulated crash of a test process")
         """)
     try:
-        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        proc = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60)
         assert proc.returncode == 1 and "simulated crash" in proc.stderr
         assert proc.stdout.startswith("198.18.")
         assert leftovers(name) == {}

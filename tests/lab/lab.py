@@ -166,7 +166,7 @@ def run(argv: Sequence[str], *, check: bool = True, timeout: float = 60,
     if isinstance(argv, (str, bytes)):
         raise TypeError("argv must be a list of arguments, not a string")
     argv = [str(a) for a in argv]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+    proc = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=timeout,
                           input=input, stdin=None if input is not None else subprocess.DEVNULL)
     if check and proc.returncode != 0:
         raise CommandError(proc.returncode, argv, proc.stdout, proc.stderr)
