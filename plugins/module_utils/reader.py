@@ -16,6 +16,7 @@ __metaclass__ = type
 import errno
 import json
 import os
+import re
 
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import (
     CommandError,
@@ -168,8 +169,12 @@ def _sysctl_value(raw):
 # ---------------------------------------------------------------------------
 # building the document
 # ---------------------------------------------------------------------------
+_MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2})*$")
+
+
 def _mac(value):
-    if not value:
+    # tunnels (ipip, sit, gre, ip6tnl) print their IP endpoints as "address": not a MAC
+    if not value or not _MAC.match(value):
         return None
     return value.lower()
 
@@ -182,7 +187,7 @@ def _lifetime(value):
         number = int(value)
     except (TypeError, ValueError):
         return None
-    if number >= model.INFINITY_LIFETIME or number < 0:
+    if number == model.INFINITY_LIFETIME or number < 0:
         return None
     return number
 
@@ -215,8 +220,9 @@ def _ipv6_netmask(prefixlen):
 def _is_link_local(family, address):
     if family == "ipv4":
         return address.startswith("169.254.")
-    lowered = address.lower()
-    return lowered.startswith(("fe8", "fe9", "fea", "feb"))
+    # fe80::/10 is fe80..febf in the first group, which has all four digits
+    first = address.lower().split(":", 1)[0]
+    return len(first) == 4 and first[:3] in ("fe8", "fe9", "fea", "feb")
 
 
 def _is_loopback(family, address):
@@ -453,14 +459,16 @@ def build_document(links, request, v4_routes=None, v6_routes=None, files=None):
         if not request.wants_name(name):
             continue
         facts = build_link(link)
-        if files is not None and not (link.get("linkinfo") or {}).get("info_kind") \
-                and facts["kind"] != "loopback":
+        info_kind = (link.get("linkinfo") or {}).get("info_kind")
+        if files is not None and facts["kind"] != "loopback" \
+                and (not info_kind or facts["kind"] in _SPEED_KINDS):
             try:
                 driver, speed, duplex, wireless = files.link_details(name, facts["kind"])
             except Vanished:
                 warnings.append("interface %s vanished while gathering; left out" % name)
                 continue
-            facts["driver"], facts["speed_mbps"], facts["duplex"] = driver, speed, duplex
+            facts["driver"] = driver or facts["driver"]
+            facts["speed_mbps"], facts["duplex"] = speed, duplex
             if wireless:
                 facts["kind"], facts["type"] = "wifi", "wifi"
         if request.kinds and facts["kind"] not in request.kinds:
