@@ -65,3 +65,6 @@ audit: setup
 
 clean:
 	rm -rf $(BUILD) tests/output
+
+bench: setup
+	$(BIN)/python bench/bench_facts.py
