@@ -427,7 +427,8 @@ def link_state(facts):
     return {
         "enabled": facts.get("admin_state") == "up",
         "mtu": facts.get("mtu"),
-        "mac": facts.get("mac"),
+        # all-zero: no address (loopback, a bridge without ports): nothing to set
+        "mac": None if facts.get("mac") in (None, "00:00:00:00:00:00") else facts.get("mac"),
         "txqueuelen": facts.get("txqueuelen"),
         "alias": facts.get("alias") or "",
         "promisc": "promisc" in flags,
@@ -478,6 +479,8 @@ def attribute_ops(name, kind, current, desired, depth=0, reset_fields=(), path="
         if field not in desired:
             continue
         value = desired[field]
+        if value is None and field != "master":
+            continue  # unknown/none (e.g. no MAC): nothing to set
         if field == "alias":
             value = value or ""
         if field in current and current.get(field) == value:

@@ -147,7 +147,9 @@ def _problems(error):
         return result[:1] if result else [Problem(format_path(path), error.message,
                                                   _found(error.instance), schema_path)]
     if error.validator == "not" and error.validator_value == {}:
-        return [Problem(format_path(path), "no such option", _found(error.instance), schema_path)]
+        described = error.schema.get("description") if isinstance(error.schema, dict) else None
+        return [Problem(format_path(path), "no such option here (%s)" % described if described
+                        else "no such option", _found(error.instance), schema_path)]
     return [Problem(format_path(path), _expected(error), _found(error.instance), schema_path)]
 
 

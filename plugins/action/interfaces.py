@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.netif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller half of hostnet.netif.interfaces.
+
+Validates the task against ``interfaces.schema.json`` and the module's
+argspec, normalises MACs and VXLAN addresses with netaddr, rejects duplicate
+names, and runs ``rendered``/``parsed`` without contacting the host.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.hostnet.netif.plugins.module_utils import model
+from ansible_collections.hostnet.netif.plugins.module_utils.interfaces import InterfacesResource
+from ansible_collections.hostnet.netif.plugins.modules.interfaces import (
+    ARGUMENT_SPEC,
+    REQUIRED_IF,
+)
+from ansible_collections.hostnet.netif.plugins.plugin_utils import normalize
+from ansible_collections.hostnet.netif.plugins.plugin_utils.resource_action import (
+    ResourceActionBase,
+)
+
+
+class ActionModule(ResourceActionBase):
+    MODULE = "hostnet.netif.interfaces"
+    SCHEMA = "interfaces"
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    REQUIRED_IF = REQUIRED_IF
+    CLEARABLE = ("alias", "master")
+    resource = staticmethod(InterfacesResource)
+
+    def normalize_item(self, item, path):
+        for field in ("name", "peer", "parent", "master"):
+            value = item.get(field)
+            if isinstance(value, str) and value:
+                problem = model.interface_name_error(value)
+                if problem:
+                    raise normalize.NormalizeError("%s.%s" % (path, field), problem)
+        if item.get("mac") is not None:
+            item["mac"] = normalize.mac(item["mac"], path + ".mac")
+        for field in ("local", "remote"):
+            if item.get(field) is not None:
+                item[field] = normalize.ip_address(item[field], "%s.%s" % (path, field))
+        return item
