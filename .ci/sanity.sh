@@ -114,9 +114,10 @@ AT_ARGS=(--color no)
 # Find a real interpreter for each target Python version (pyenv shims are not:
 # they fail for a version that is not the active one).
 find_python() {
-  local v=$1 c
+  local v=$1 c pyenv_root
+  pyenv_root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
   for c in "$(command -v "python$v" 2>/dev/null || true)" \
-           "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v" \
+           "$pyenv_root"/versions/"$v".*/bin/"python$v" \
            /usr/local/bin/"python$v" /usr/bin/"python$v"; do
     if [ -z "$c" ] || [ ! -x "$c" ]; then continue; fi
     case "$c" in */shims/*) continue ;; esac
