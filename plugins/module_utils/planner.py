@@ -77,6 +77,7 @@ DOWN_TO_ENSLAVE_MASTER_KINDS = frozenset(("bond",))
 
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _UNSAFE_TOKEN = re.compile(r"[\s\"'#\\\x00-\x1f\x7f]")
+_NAME_METACHARS = re.compile(r"[$;|&<>(){}`*?\[\]!~]")
 _UNSAFE_QUOTED = re.compile(r"[#\r\n\x00\x0b\x0c\x1c-\x1f\x7f]")
 
 
@@ -84,11 +85,21 @@ _UNSAFE_QUOTED = re.compile(r"[#\r\n\x00\x0b\x0c\x1c-\x1f\x7f]")
 # value checks (raise InputError naming the field path)
 # ---------------------------------------------------------------------------
 def check_name(value, path):
-    """A valid interface name that is also a safe ``ip -batch`` token."""
+    """A valid interface name that is also a safe ``ip -batch`` token.
+
+    Stricter than the kernel on purpose: names holding shell or glob
+    metacharacters are legal to the kernel but are refused for changes (they
+    are what an injection attempt looks like, and globs would be ambiguous
+    next to ``scope``).
+    """
     problem = model.interface_name_error(value)
     if problem:
         raise InputError(path, "interface name %r %s" % (value, problem))
-    return check_token(value, path)
+    check_token(value, path)
+    if _NAME_METACHARS.search(value):
+        raise InputError(path, "interface name %r contains a shell or glob metacharacter "
+                               "($ ; | & < > ( ) { } ` * ? [ ] ! ~), refused for changes" % (value,))
+    return value
 
 
 def check_token(value, path):

@@ -118,14 +118,17 @@ class Host:
 
     ``run(argv, data=None) -> (rc, stdout, stderr)`` runs an argv list (never a
     shell string), feeding ``data`` (text, sent as is) on stdin; ``ip_path`` is
-    the ip binary; ``environ`` the module's environment (SSH_CONNECTION).
+    the ip binary; ``environ`` the module's environment (SSH_CONNECTION);
+    ``sysctl`` a SysctlIO and ``files`` a reader.HostFiles (tests point both
+    at fake trees).
     """
 
-    def __init__(self, run, ip_path, environ=None, sysctl=None):
+    def __init__(self, run, ip_path, environ=None, sysctl=None, files=None):
         self.run = run
         self.ip_path = ip_path
         self.environ = os.environ if environ is None else environ
         self.sysctl = sysctl or SysctlIO()
+        self.files = files
 
     def ip(self):
         return reader.IpRunner(self.ip_path, lambda argv: self.run(argv))
@@ -395,7 +398,8 @@ class Transaction:
 
     def read(self):
         """Read the host; the first read is the snapshot the restore returns to."""
-        document, warnings = reader.gather(self.host.ip(), self.request)
+        files = self.host.files if self.host.files is not None else reader.HostFiles()
+        document, warnings = reader.gather(self.host.ip(), self.request, files)
         self.warnings.extend(warnings)
         if self.snapshot is None:
             self.snapshot = document
