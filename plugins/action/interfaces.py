@@ -12,7 +12,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.hostnet.netif.plugins.module_utils import model
+import netaddr
+
+from ansible_collections.hostnet.netif.plugins.module_utils import model, planner
+from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError
 from ansible_collections.hostnet.netif.plugins.module_utils.interfaces import InterfacesResource
 from ansible_collections.hostnet.netif.plugins.modules.interfaces import (
     ARGUMENT_SPEC,
@@ -38,10 +41,19 @@ class ActionModule(ResourceActionBase):
             if isinstance(value, str) and value:
                 problem = model.interface_name_error(value)
                 if problem:
-                    raise normalize.NormalizeError("%s.%s" % (path, field), problem)
+                    raise normalize.NormalizeError("%s.%s" % (path, field), "interface name %r %s"
+                                                   % (value, problem))
+        if isinstance(item.get("alias"), str):
+            try:
+                planner.quote_alias(item["alias"], path + ".alias")
+            except InputError as exc:
+                raise normalize.NormalizeError(exc.path, str(exc)[len(exc.path) + 2:])
         if item.get("mac") is not None:
             item["mac"] = normalize.mac(item["mac"], path + ".mac")
         for field in ("local", "remote"):
             if item.get(field) is not None:
                 item[field] = normalize.ip_address(item[field], "%s.%s" % (path, field))
+        if item.get("local") is not None and netaddr.IPAddress(item["local"]).is_multicast():
+            raise normalize.NormalizeError(path + ".local", "%s is a multicast address; local "
+                                                            "must be unicast" % item["local"])
         return item

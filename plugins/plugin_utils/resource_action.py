@@ -85,8 +85,9 @@ class ResourceActionBase(ActionBase):
                 try:
                     item = self.normalize_item(item, path)
                 except NormalizeError as exc:
-                    problems.append(validate.Problem(exc.path, exc.message, repr(
-                        _lookup(item, exc.path, path))))
+                    problems.append(validate.Problem(
+                        exc.path, "a valid value", repr(_lookup(item, exc.path, path)),
+                        message=exc.message))
                     continue
                 key = self.item_key(item)
                 if key in seen:

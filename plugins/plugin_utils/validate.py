@@ -40,13 +40,16 @@ class SchemaError(ValueError):
 class Problem:
     """One validation error: ``path`` (config[1].mtu), ``expected``, ``found``."""
 
-    def __init__(self, path, expected, found, schema_path=""):
+    def __init__(self, path, expected, found, schema_path="", message=None):
         self.path = path
         self.expected = expected
         self.found = found
         self.schema_path = schema_path
+        self.message = message
 
     def __str__(self):
+        if self.message:  # a sentence that already says what is wrong with which value
+            return "%s: %s" % (self.path or "(top level)", self.message)
         return "%s: expected %s, found %s" % (self.path or "(top level)", self.expected, self.found)
 
     def as_dict(self):
