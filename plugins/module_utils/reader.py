@@ -384,21 +384,24 @@ def connectivity(interfaces, default_routes):
             return "disconnected", None
         routed = set()
         for route in default_routes:
-            if route["type"] == "unicast" and (family is None or route["family"] == family):
+            if route["type"] == "unicast" and route["family"] == family:
                 routed.add(route["dev"])
         best, medium = "local", None
         for name, iface in active.items():
-            scopes = set(a["scope"] for a in iface.get("addresses") or []
-                         if family is None or a["family"] == family)
+            scopes = set(a["scope"] for a in iface.get("addresses") or [] if a["family"] == family)
             if "global" in scopes and name in routed:
                 return "online", iface["type"]
             if scopes & {"global", "site"}:
                 best = "site"
         return best, medium
 
-    overall, medium = level_for(None)
-    v4, dummy = level_for("ipv4")
-    v6, dummy = level_for("ipv6")
+    levels = ("disconnected", "local", "site", "online")
+    v4, medium4 = level_for("ipv4")
+    v6, medium6 = level_for("ipv6")
+    # the host is as reachable as its better family; a v4 address with only a
+    # v6 default route makes neither family online
+    overall = max(v4, v6, key=levels.index)
+    medium = medium4 if v4 == "online" else medium6
     return {
         "reachability": overall,
         "ipv4": v4,

@@ -661,6 +661,9 @@ CONNECTIVITY = [
     ("unreachable-default",
      [LO, _link(2, "eth0", UP, "UP", [_v4("198.18.1.1")])],
      [{"type": "unreachable", "dst": "default", "flags": []}], [], ("site", "site", "local")),
+    # an IPv4 address and only an IPv6 default route: neither family is online
+    ("v4-address-v6-route", [LO, _link(2, "eth0", UP, "UP", [_v4("198.18.1.1"), LL6])], [], [DEF6],
+     ("site", "site", "local")),
     ("site-scope", [LO, _link(2, "eth0", UP, "UP", [_v6("fec0::1", "site")])], [], [],
      ("site", "local", "site")),
     ("loopback-ignored-even-with-global",

@@ -68,6 +68,12 @@ def host(tmp_path, monkeypatch):
 
 def run_module(monkeypatch, args, fake_ip=None, ip_path=IP):
     fake_ip = fake_ip or FakeIp()
+    # Importing controller code (action plugins, in other test files) flips
+    # ansible-core 2.19's module_utils into controller mode, where warn() goes to
+    # the Display instead of the module result; a module runs on a target.
+    internal = getattr(__import__("ansible.module_utils._internal").module_utils, "_internal", None)
+    if internal is not None and hasattr(internal, "is_controller"):
+        monkeypatch.setattr(internal, "is_controller", False)
     monkeypatch.setattr(basic.AnsibleModule, "run_command", fake_ip)
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path",
                         lambda self, name, required=False, opt_dirs=None: ip_path if name == "ip" else None)
