@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.netif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""hostnet.netif.audit: evaluate one host's facts against a policy, on the controller.
+
+Never contacts the host: the facts come from the task (``facts``) or the
+host's ``ansible_facts.netif``. A bad policy fails the task with the path of
+every problem in the file.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.hostnet.netif.plugins.modules.audit import ARGUMENT_SPEC
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.hostvars import (
+    base_dirs,
+    host_groups,
+    plain,
+)
+
+
+class ActionModule(ActionBase):
+    _supports_check_mode = True
+    _supports_async = False
+    _requires_connection = False
+
+    def _setters(self):
+        """Which remediation modules exist in the installed collection."""
+        out = {}
+        for name in ("interfaces", "sysctls"):
+            try:
+                context = self._shared_loader_obj.module_loader.find_plugin_with_context(
+                    "hostnet.netif.%s" % name)
+                out[name] = bool(context.resolved)
+            except Exception:  # a loader error means: not usable here
+                out[name] = False
+        return out
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        task_vars = task_vars or {}
+        try:
+            dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        except Exception as exc:  # AnsibleArgumentSpecError carries the messages
+            result.update(failed=True, msg=str(exc))
+            return result
+        try:
+            policy = engine.load_policy(plain(params["policy"]), plain(params["waivers"]),
+                                        base_dirs(self._loader, self._task))
+        except engine.PolicyError as exc:
+            result.update(failed=True, msg=str(exc), errors=exc.errors)
+            return result
+        needs = engine.required_subsets(policy)
+        result.update(changed=False, policy=policy.describe(), remediation_modules=self._setters(), **needs)
+        if params["requirements_only"]:
+            return result
+        host = task_vars.get("inventory_hostname") or "localhost"
+        groups = params["groups"]
+        if groups is None:
+            groups = host_groups(task_vars)
+        facts = params["facts"]
+        if facts is None:
+            facts = (task_vars.get("ansible_facts") or {}).get("netif")
+        try:
+            findings = engine.evaluate_host(policy, host, groups, plain(facts), params["today"],
+                                            missing_reason=params["facts_error"] or None)
+        except ValueError as exc:  # a malformed 'today'
+            result.update(failed=True, msg="today: expected a date YYYY-MM-DD, found %r (%s)"
+                          % (params["today"], exc))
+            return result
+        summary = {"pass": 0, "fail": 0, "waived": 0, "error": 0}
+        status = "pass"
+        for finding in findings:
+            summary[finding["status"]] += 1
+            if engine.STATUS_RANK[finding["status"]] > engine.STATUS_RANK[status]:
+                status = finding["status"]
+        result.update(findings=findings, summary=summary, status=status,
+                      remediation=engine.remediation_plan(policy, findings))
+        return result

@@ -1,0 +1,141 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.netif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""hostnet.netif.fleet_report: fleet checks + one report for every host, on the controller.
+
+Live: every play host's registered ``hostnet.netif.audit`` result and
+``ansible_facts.netif`` come from hostvars (read raw, without templating).
+Offline: ``fact_cache`` names a jsonfile fact cache directory; every host in
+it is evaluated in this one call and no host is contacted. Either way the
+result stays small (summary and report paths): the findings are in the files.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.hostnet.netif.plugins.modules.fleet_report import ARGUMENT_SPEC
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine, reports
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.factcache import read_fact_cache
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.hostvars import (
+    base_dirs,
+    groups_by_host,
+    plain,
+)
+
+FAILING_HOSTS_CAP = 100
+
+
+def _host_vars(hostvars, host):
+    raw_get = getattr(hostvars, "raw_get", None)
+    data = raw_get(host) if raw_get is not None else hostvars.get(host)
+    return data if isinstance(data, dict) or hasattr(data, "get") else {}
+
+
+def _registered_findings(registered, policy):
+    """The findings a host registered, when they came from the same policy."""
+    if not hasattr(registered, "get") or registered.get("failed") or registered.get("skipped"):
+        return None
+    described = registered.get("policy") or {}
+    if not hasattr(described, "get") or described.get("digest") != policy.digest:
+        return None
+    findings = registered.get("findings")
+    return plain(findings) if isinstance(findings, list) else None
+
+
+class ActionModule(ActionBase):
+    _supports_check_mode = True
+    _supports_async = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        task_vars = task_vars or {}
+        try:
+            dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        except Exception as exc:  # AnsibleArgumentSpecError carries the messages
+            result.update(failed=True, msg=str(exc))
+            return result
+        try:
+            policy = engine.load_policy(plain(params["policy"]), plain(params["waivers"]),
+                                        base_dirs(self._loader, self._task))
+        except engine.PolicyError as exc:
+            result.update(failed=True, msg=str(exc), errors=exc.errors)
+            return result
+        try:
+            today = engine._today(params["today"])
+        except ValueError as exc:
+            result.update(failed=True, msg="today: expected a date YYYY-MM-DD, found %r (%s)"
+                          % (params["today"], exc))
+            return result
+        if params["detail_limit"] < 0:
+            result.update(failed=True, msg="detail_limit: expected 0 or more, found %d" % params["detail_limit"])
+            return result
+
+        if params["fact_cache"]:
+            try:
+                facts_by_host, info = read_fact_cache(params["fact_cache"], params["fact_cache_prefix"])
+            except ValueError as exc:
+                result.update(failed=True, msg=str(exc))
+                return result
+            if not facts_by_host:
+                result.update(failed=True, msg="fact_cache %s: no cache files%s" % (
+                    params["fact_cache"], (" with prefix %r" % params["fact_cache_prefix"])
+                    if params["fact_cache_prefix"] else ""), cache=info)
+                return result
+            groups = groups_by_host(task_vars, list(facts_by_host))
+            reasons = info.pop("reasons")
+            report = engine.audit(policy, facts_by_host, groups, today, params["include_passed"],
+                                  missing_reasons=reasons)
+            result["cache"] = info
+        else:
+            report = self._live(policy, params, task_vars, today)
+
+        try:
+            paths = reports.write_reports(report, params["report_dir"], params["formats"],
+                                          params["detail_limit"])
+        except (IOError, OSError) as exc:
+            result.update(failed=True, msg="cannot write the reports to %s: %s"
+                          % (params["report_dir"], exc.strerror or exc))
+            return result
+        summary = report["summary"]
+        failing = [h["name"] for h in report["hosts"] if h["status"] in ("fail", "error")]
+        result.update(changed=False, summary=summary, reports=paths, policy=report["policy"],
+                      failing_hosts=failing[:FAILING_HOSTS_CAP])
+        line = ("audit %s: %d host(s) (%d fail, %d error, %d waived, %d pass); findings %d fail, "
+                "%d error, %d waived; HTML report: %s" % (
+                    summary["result"], summary["hosts"], summary["hosts_by_status"]["fail"],
+                    summary["hosts_by_status"]["error"], summary["hosts_by_status"]["waived"],
+                    summary["hosts_by_status"]["pass"], summary["findings"]["fail"],
+                    summary["findings"]["error"], summary["findings"]["waived"],
+                    paths.get("html") or next(iter(paths.values()), "-")))
+        reached, why = engine.fail_on_reached(report, params["fail_on"])
+        if reached:
+            result.update(failed=True, msg="%s (fail_on: %s). %s" % (why, params["fail_on"], line))
+        else:
+            result["msg"] = line
+        return result
+
+    def _live(self, policy, params, task_vars, today):
+        hosts = params["hosts"] or task_vars.get("ansible_play_hosts_all") \
+            or [task_vars.get("inventory_hostname", "localhost")]
+        hosts = [str(h) for h in hosts]
+        hostvars = task_vars.get("hostvars") or {}
+        groups = groups_by_host(task_vars, hosts)
+        host_findings = {}
+        contexts = {}
+        for host in hosts:
+            variables = _host_vars(hostvars, host)
+            facts = (variables.get("ansible_facts") or {}).get("netif") if hasattr(variables, "get") else None
+            ctx = engine.HostContext(host, groups.get(host), plain(facts))
+            contexts[host] = ctx
+            registered = variables.get(params["results_var"]) if hasattr(variables, "get") else None
+            findings = _registered_findings(registered, policy)
+            if findings is None:
+                findings = engine.evaluate_host(policy, host, ctx.groups, ctx, today)
+            host_findings[host] = findings
+        fleet_findings = engine.fleet(policy, contexts, groups, today)
+        return engine.build_report(policy, host_findings, fleet_findings, groups,
+                                   include_passed=params["include_passed"], today=today)

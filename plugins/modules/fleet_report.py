@@ -1,0 +1,188 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.netif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: fleet_report
+short_description: Run the fleet checks and write the audit report for every host (controller side)
+version_added: 0.1.0
+description:
+  - Collects every play host's findings (from M(hostnet.netif.audit), registered under
+    O(results_var)) and facts (C(ansible_facts.netif)), runs the fleet checks of the policy
+    (duplicate addresses and MACs across hosts, MTU and prefix-length mismatches on one subnet,
+    drift from the group majority), and writes one report in each of O(formats) to O(report_dir).
+  - Every play host gets an entry in the report, including hosts that were unreachable or whose
+    gathering failed (an V(error) finding C(audit.facts_unavailable)).
+  - "Offline: with O(fact_cache) it audits every host of an Ansible C(jsonfile) fact cache
+    directory in this one call and contacts no host; hosts evaluated this way need not be in
+    the play (groups come from the inventory when the host is in it)."
+  - Runs entirely on the controller as an action plugin; use it with C(run_once).
+  - Fails the task when a V(fail) or V(error) finding reaches O(fail_on), after the reports are written.
+author:
+  - hostnet.netif maintainers
+requirements:
+  - jsonschema and netaddr on the controller
+attributes:
+  action:
+    support: full
+    description: Runs on the controller only.
+  check_mode:
+    support: full
+    description: Hosts are never changed; the reports (files on the controller) are written in check mode too.
+  diff_mode:
+    support: none
+    description: Nothing is changed on hosts, so there is no diff.
+  platform:
+    platforms: [posix]
+    description: Audits facts gathered from Linux hosts.
+options:
+  policy:
+    description:
+      - A shipped baseline name (V(cis_network), V(fleet)), a policy file path, a policy mapping,
+        or a list of those. Use the same policy as the M(hostnet.netif.audit) tasks; findings
+        registered with another policy are evaluated again.
+    type: raw
+    default: [cis_network, fleet]
+  waivers:
+    description: Extra waivers (list of mappings, or a YAML file path); see M(hostnet.netif.audit).
+    type: raw
+  report_dir:
+    description:
+      - Directory for the reports (created). Relative paths are relative to the current directory
+        of ansible-playbook. Files are C(netif-audit.json), C(netif-audit.junit.xml),
+        C(netif-audit.md) and C(netif-audit.html), replaced atomically.
+    type: path
+    default: netif-reports
+  formats:
+    description: Which reports to write.
+    type: list
+    elements: str
+    choices: [json, junit, markdown, html]
+    default: [json, junit, markdown, html]
+  fail_on:
+    description:
+      - Fail the task when a V(fail) or V(error) finding has this severity or a higher one.
+        V(never) only reports.
+    type: str
+    choices: [never, info, low, medium, high, critical]
+    default: never
+  fact_cache:
+    description:
+      - Audit offline from this Ansible C(jsonfile) fact cache directory (the value of
+        C(fact_caching_connection)), contacting no host.
+      - "Each file holds one host's facts. ansible-core 2.19 and later name it C(<prefix>s1_<host>)
+        and wrap the facts as a JSON string under the key C(__payload__); older releases name it
+        C(<prefix><host>) and store the facts as they are. Both layouts are read. The facts
+        document is the C(netif) key."
+    type: path
+  fact_cache_prefix:
+    description: The cache's C(fact_caching_prefix); files without it are ignored.
+    type: str
+    default: ""
+  hosts:
+    description:
+      - Hosts to report on in live mode. Defaults to every host of the play (C(ansible_play_hosts_all)),
+        failed and unreachable ones included.
+    type: list
+    elements: str
+  results_var:
+    description: Name of the variable each host registered the M(hostnet.netif.audit) result in.
+    type: str
+    default: netif_audit_result
+  today:
+    description: The date (C(YYYY-MM-DD)) waiver expiry is judged against. Defaults to the controller's date.
+    type: str
+  include_passed:
+    description: List passing findings in the JSON report too (they are always counted).
+    type: bool
+    default: false
+  detail_limit:
+    description: At most this many findings and hosts are listed in the Markdown and HTML reports (the JSON lists all).
+    type: int
+    default: 2000
+notes:
+  - Hosts are matched to rule selectors and waivers by inventory name and group names.
+seealso:
+  - module: hostnet.netif.audit
+  - module: hostnet.netif.interface_facts
+"""
+
+EXAMPLES = r"""
+- name: Write the fleet report for every host of the play
+  hostnet.netif.fleet_report:
+    report_dir: "{{ playbook_dir }}/reports"
+    fail_on: high
+  run_once: true
+
+- name: Audit 10,000 hosts from a fact cache without contacting any
+  hostnet.netif.fleet_report:
+    fact_cache: /var/cache/ansible/facts
+    formats: [json, html]
+  run_once: true
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+summary:
+  description: The report's summary (result, host and finding counts, failing findings by severity, per-rule counts).
+  returned: always
+  type: dict
+  sample:
+    result: fail
+    hosts: 3
+    hosts_by_status: {pass: 1, fail: 2, waived: 0, error: 0}
+    findings: {pass: 80, fail: 4, waived: 1, error: 0}
+    failed_by_severity: {critical: 0, high: 2, medium: 2, low: 0, info: 0}
+reports:
+  description: Absolute path of each report written, by format.
+  returned: always
+  type: dict
+  sample: {json: /work/netif-reports/netif-audit.json, html: /work/netif-reports/netif-audit.html}
+failing_hosts:
+  description: Hosts whose status is fail or error (at most 100).
+  returned: always
+  type: list
+  elements: str
+policy:
+  description: Names, sources and sha256 digest of the policy used.
+  returned: always
+  type: dict
+cache:
+  description: In offline mode, how many cache files were read and which could not be used.
+  returned: when O(fact_cache) is given
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+ARGUMENT_SPEC = dict(
+    policy=dict(type="raw", default=["cis_network", "fleet"]),
+    waivers=dict(type="raw"),
+    report_dir=dict(type="path", default="netif-reports"),
+    formats=dict(type="list", elements="str", choices=["json", "junit", "markdown", "html"],
+                 default=["json", "junit", "markdown", "html"]),
+    fail_on=dict(type="str", choices=["never", "info", "low", "medium", "high", "critical"], default="never"),
+    fact_cache=dict(type="path"),
+    fact_cache_prefix=dict(type="str", default=""),
+    hosts=dict(type="list", elements="str"),
+    results_var=dict(type="str", default="netif_audit_result"),
+    today=dict(type="str"),
+    include_passed=dict(type="bool", default=False),
+    detail_limit=dict(type="int", default=2000),
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module.fail_json(msg="hostnet.netif.fleet_report runs on the controller as an action plugin; "
+                         "it cannot run as a module on the target (was it called by its file path?)")
+
+
+if __name__ == "__main__":
+    main()

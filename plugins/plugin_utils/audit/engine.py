@@ -1,0 +1,537 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.netif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Evaluate a policy on facts documents: per host, across the fleet, into a report.
+
+Public API (every entry point of the collection calls these):
+
+``load_policy(sources, waivers)``   -> Policy (policy.py; raises PolicyError)
+``required_subsets(policy)``        -> {"gather_subset": [...], "sysctl_keys": [...]}
+``evaluate_host(policy, host, groups, facts, today)`` -> [finding, ...]
+``fleet(policy, facts_by_host, groups_by_host, today)`` -> [finding, ...]
+``build_report(policy, host_findings, fleet_findings, groups_by_host)`` -> report dict
+``audit(policy, facts_by_host, groups_by_host, today)`` -> report dict (all of the above)
+
+A finding is a dict: host, interface (None for host scope), rule, title,
+severity, status (exactly pass / fail / waived / error), expected, actual,
+detail, references; fleet findings add ``involved`` (every host and interface
+of the problem, capped, with ``involved_total``); waived ones add ``waiver``.
+A fact that is missing because its subset or sysctl key was not gathered is
+an ``error`` finding with a detail saying what to gather, never a pass.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import json
+
+from ansible_collections.hostnet.netif.plugins.module_utils import model
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import factpath
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.policy import (  # noqa: F401 (re-exported API)
+    INTERNAL_RULES,
+    RULE_FACTS_UNAVAILABLE,
+    RULE_WAIVER_EXPIRED,
+    SEVERITIES,
+    SEVERITY_RANK,
+    STATUSES,
+    Policy,
+    PolicyError,
+    load_policy,
+)
+
+MISSING = factpath.MISSING
+REPORT_SCHEMA_VERSION = 1
+
+# worst first when rolling findings up to one status per host / rule
+STATUS_RANK = {"pass": 0, "waived": 1, "error": 2, "fail": 3}
+
+
+def _today(today):
+    if today is None:
+        return datetime.date.today()
+    if isinstance(today, datetime.datetime):
+        return today.date()
+    if isinstance(today, datetime.date):
+        return today
+    return datetime.date.fromisoformat(str(today))
+
+
+def _plain_value(value):
+    return None if value is MISSING else value
+
+
+class HostContext:
+    """One host's facts document, checked once and indexed for the rules."""
+
+    __slots__ = ("host", "groups", "facts", "ok", "problem", "gathered", "interfaces",
+                 "_addresses")
+
+    def __init__(self, host, groups, facts):
+        self.host = host
+        self.groups = frozenset(groups or ())
+        self.facts = facts
+        self.problem = None
+        self.gathered = frozenset()
+        self.interfaces = ()
+        self._addresses = None
+        if facts is None:
+            self.problem = "no facts: the host was unreachable or gathering failed"
+        elif not isinstance(facts, dict):
+            self.problem = "facts are %s, not a facts document (ansible_facts.netif)" % type(facts).__name__
+        elif not isinstance(facts.get("interfaces"), dict):
+            self.problem = "facts document has no 'interfaces' mapping (is it ansible_facts.netif?)"
+        elif facts.get("schema_version") != model.SCHEMA_VERSION:
+            self.problem = ("facts document schema_version %r is not the supported %d"
+                            % (facts.get("schema_version"), model.SCHEMA_VERSION))
+        elif not isinstance(facts.get("gather_subset"), list):
+            self.problem = "facts document has no gather_subset list"
+        else:
+            self.gathered = frozenset(facts["gather_subset"]) | {"links"}
+            self.interfaces = tuple((name, iface) for name, iface in sorted(facts["interfaces"].items())
+                                    if isinstance(iface, dict))
+        self.ok = self.problem is None
+
+
+# ---------------------------------------------------------------------------
+# looking facts up
+# ---------------------------------------------------------------------------
+def _sysctl_block(ctx, iface):
+    return (iface if iface is not None else ctx.facts).get("sysctl")
+
+
+def _effective_fallback(ref, ctx, iface):
+    """Compute an effective value from raw values when the document lacks ``effective``."""
+    family, key = ref.effective
+    block = iface.get("sysctl") if iface is not None else None
+    host = ctx.facts.get("sysctl")
+    if not isinstance(block, dict) or not isinstance(host, dict):
+        return MISSING
+    raw = (block.get(family) or {})
+    if key not in raw:
+        return MISSING
+    all_value = host.get("net.%s.conf.all.%s" % (family, key), MISSING)
+    if family == "ipv4" and key in model.IPV4_COMBINE and all_value is MISSING:
+        return MISSING
+    return model.effective_value(family, key, raw[key], None if all_value is MISSING else all_value,
+                                 raw.get("forwarding"))
+
+
+def lookup(ref, ctx, name=None, iface=None):
+    """Return (value, error). ``value`` may be MISSING (absent key); ``error`` a detail string."""
+    if ref.subset not in ctx.gathered:
+        return MISSING, ("%s needs gather_subset '%s', which was not gathered (gathered: %s)"
+                         % (ref.text, ref.subset, ", ".join(sorted(ctx.gathered))))
+    root = iface if ref.scope == "interface" else ctx.facts
+    value = factpath.resolve(root, ref.keys)
+    if ref.sysctl_key is None:
+        return value, None
+    where = ("%s of %s" % (ref.sysctl_key, name)) if ref.scope == "interface" else ref.keys[-1]
+    if value is MISSING and ref.effective is not None:
+        value = _effective_fallback(ref, ctx, iface)
+    if value is MISSING:
+        block = _sysctl_block(ctx, iface if ref.scope == "interface" else None)
+        if not isinstance(block, dict):
+            return MISSING, ("sysctls were not read for %s (the document was built without "
+                             "procfs, e.g. offline from running_config)" % (name or ctx.host))
+        return MISSING, ("sysctl %s was not gathered; add %s to sysctl_keys"
+                         % (where, ref.sysctl_key))
+    if value is None:
+        return None, ("the kernel did not report %s (null: the key does not exist on this "
+                      "kernel or IPv6 is disabled)" % where)
+    return value, None
+
+
+def explain_effective(ref, ctx, name, iface):
+    """Say how the kernel arrived at an effective value (for failure details)."""
+    family, key = ref.effective
+    block = iface.get("sysctl") if isinstance(iface, dict) else None
+    raw = ((block or {}).get(family) or {}).get(key, "?")
+    if family != "ipv4" or key not in model.IPV4_COMBINE:
+        return "the kernel uses conf/%s/%s alone (%s)" % (name, key, raw)
+    all_value = (ctx.facts.get("sysctl") or {}).get("net.%s.conf.all.%s" % (family, key), "?")
+    how = model.IPV4_COMBINE[key]
+    why = ""
+    if how == "redirects":
+        forwarding = ((block or {}).get(family) or {}).get("forwarding")
+        if forwarding is None:
+            how, why = "AND or OR", " (AND when the interface forwards, OR when it does not)"
+        else:
+            how = "and" if forwarding else "or"
+            why = " because %s %s" % (name, "forwards" if forwarding else "does not forward")
+    return ("the kernel combines conf/all (%s) and conf/%s (%s) with %s%s"
+            % (all_value, name, raw, how.upper(), why))
+
+
+# ---------------------------------------------------------------------------
+# findings
+# ---------------------------------------------------------------------------
+def make_finding(rule, host, interface, status, expected, actual, detail):
+    return {
+        "host": host,
+        "interface": interface,
+        "rule": rule.id,
+        "title": rule.title,
+        "severity": rule.severity,
+        "status": status,
+        "expected": expected,
+        "actual": _plain_value(actual),
+        "detail": detail,
+        "references": rule.references,
+    }
+
+
+class _InternalRule:
+    def __init__(self, rule_id):
+        spec = INTERNAL_RULES[rule_id]
+        self.id = rule_id
+        self.title = spec["title"]
+        self.severity = spec["severity"]
+        self.references = spec["references"]
+
+
+_NO_FACTS = _InternalRule(RULE_FACTS_UNAVAILABLE)
+_EXPIRED = _InternalRule(RULE_WAIVER_EXPIRED)
+
+
+def _value_text(value):
+    if value is MISSING:
+        return "absent"
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _conditions(rule, ctx, name, iface):
+    """(applies, error) for the rule's ``when`` conditions."""
+    for ref, expectation in rule.when:
+        value, error = lookup(ref, ctx, name, iface)
+        if error is not None and value is MISSING:
+            return False, "cannot decide whether the rule applies: %s" % error
+        if expectation.failures(value):
+            return False, None
+    return True, None
+
+
+def _judge(rule, ctx, name, iface):
+    if rule.when:
+        applies, error = _conditions(rule, ctx, name, iface)
+        if error is not None:
+            return make_finding(rule, ctx.host, name, "error", rule.expect.spec, MISSING, error)
+        if not applies:
+            return None
+    value, error = lookup(rule.fact, ctx, name, iface)
+    prefix = ("%s: " % name) if name is not None else ""
+    if error is not None:
+        return make_finding(rule, ctx.host, name, "error", rule.expect.spec, value, prefix + error)
+    bad = rule.expect.failures(value)
+    if not bad:
+        return make_finding(rule, ctx.host, name, "pass", rule.expect.spec, value,
+                            "%s%s is %s" % (prefix, rule.fact.text, _value_text(value)))
+    detail = "%s%s is %s, expected %s" % (prefix, rule.fact.text, _value_text(value),
+                                          rule.expect.describe())
+    if rule.fact.effective is not None and name is not None:
+        detail += "; " + explain_effective(rule.fact, ctx, name, iface)
+    return make_finding(rule, ctx.host, name, "fail", rule.expect.spec, value, detail)
+
+
+def _apply_waivers(policy, findings, host, groups, today, report_expired):
+    """Turn matching fails into ``waived``; add a finding per expired waiver of the host."""
+    if not policy.waivers:
+        return findings
+    active = {}
+    expired = []
+    for waiver in policy.waivers:
+        if not waiver.host_matches(host, groups):
+            continue
+        if waiver.expired(today):
+            expired.append(waiver)
+        else:
+            active.setdefault(waiver.rule, []).append(waiver)
+    if active:
+        for finding in findings:
+            if finding["status"] != "fail":
+                continue
+            for waiver in active.get(finding["rule"], ()):
+                if waiver.interface_matches(finding["interface"]):
+                    finding["status"] = "waived"
+                    finding["waiver"] = waiver.summary()
+                    finding["detail"] += "; waived: %s" % waiver.reason
+                    break
+    if report_expired:
+        for waiver in expired:
+            covered = sum(1 for f in findings if f["rule"] == waiver.rule and f["status"] == "fail"
+                          and waiver.interface_matches(f["interface"]))
+            finding = make_finding(
+                _EXPIRED, host, None, "fail", "expires on or after %s" % today.isoformat(),
+                waiver.spec.get("expires"),
+                "waiver %d of %s for rule %s (%s) expired on %s and no longer waives; "
+                "%d failing finding(s) of that rule on this host"
+                % (waiver.index, waiver.origin, waiver.rule, waiver.reason,
+                   waiver.spec.get("expires"), covered))
+            finding["waiver"] = waiver.summary()
+            findings.append(finding)
+    return findings
+
+
+def evaluate_host(policy, host, groups, facts, today=None, missing_reason=None):
+    """Findings of the host and interface rules of ``policy`` on one facts document.
+
+    ``facts`` is ``ansible_facts.netif`` (None when the host has none: one
+    error finding). ``groups`` are the host's inventory groups (selectors and
+    waivers match them). ``today`` (date or ISO string) decides waiver expiry.
+    ``missing_reason`` says why there are no facts (e.g. the gathering error).
+    """
+    today = _today(today)
+    ctx = facts if isinstance(facts, HostContext) else HostContext(host, groups, facts)
+    if not ctx.ok:
+        detail = ctx.problem
+        if missing_reason and (facts is None or getattr(facts, "facts", False) is None):
+            detail = "no facts: %s" % missing_reason
+        findings = [make_finding(_NO_FACTS, host, None, "error", "a facts document", None, detail)]
+        return _apply_waivers(policy, findings, host, ctx.groups, today, True)
+    findings = []
+    for rule in policy.host_rules:
+        if rule.select.host_matches(host, ctx.groups):
+            finding = _judge(rule, ctx, None, None)
+            if finding is not None:
+                findings.append(finding)
+    for rule in policy.interface_rules:
+        if not rule.select.host_matches(host, ctx.groups):
+            continue
+        for name, iface in ctx.interfaces:
+            if rule.select.interface_matches(name, iface):
+                finding = _judge(rule, ctx, name, iface)
+                if finding is not None:
+                    if iface.get("alias"):
+                        finding["alias"] = iface["alias"]
+                    findings.append(finding)
+    return _apply_waivers(policy, findings, host, ctx.groups, today, True)
+
+
+def fleet(policy, facts_by_host, groups_by_host=None, today=None):
+    """Findings of the fleet rules of ``policy`` across ``{host: facts}``.
+
+    Hosts without usable facts are left out (evaluate_host reports them).
+    Linear in the number of interfaces: every check indexes with hash maps.
+    """
+    from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import fleet as fleet_checks
+
+    today = _today(today)
+    groups_by_host = groups_by_host or {}
+    contexts = []
+    for host, facts in facts_by_host.items():
+        ctx = facts if isinstance(facts, HostContext) else HostContext(host, groups_by_host.get(host), facts)
+        if ctx.ok:
+            contexts.append(ctx)
+    findings = []
+    for rule in policy.fleet_rules:
+        members = [ctx for ctx in contexts if rule.select.host_matches(ctx.host, ctx.groups)]
+        findings.extend(fleet_checks.CHECKS[rule.check](rule, members))
+    if policy.waivers:
+        by_host = {}
+        for finding in findings:
+            by_host.setdefault(finding["host"], []).append(finding)
+        groups = dict((ctx.host, ctx.groups) for ctx in contexts)
+        for host, items in by_host.items():
+            _apply_waivers(policy, items, host, groups.get(host, frozenset()), today, False)
+    return findings
+
+
+def required_subsets(policy):
+    """What interface_facts must gather for ``policy``: gather_subset and sysctl_keys."""
+    subsets = {"links"}
+    keys = set()
+    for rule in policy.rules:
+        refs = [rule.fact] + [ref for ref, _ in rule.when] + [ref for ref, _ in rule.drift_values]
+        for ref in refs:
+            if ref is None:
+                continue
+            subsets.add(ref.subset)
+            if ref.sysctl_key:
+                keys.add(ref.sysctl_key)
+        if rule.check in ("duplicate_address", "mtu_mismatch", "prefix_mismatch"):
+            subsets.add("addresses")
+    if keys:
+        subsets.add("sysctl")
+    else:
+        subsets.discard("sysctl")
+    return {"gather_subset": sorted(subsets), "sysctl_keys": sorted(keys)}
+
+
+def remediation_plan(policy, findings):
+    """Machine-usable fixes for the failing findings of one host.
+
+    Returns ``{"sysctls": [{"name": target, "ipv4": {...}, "ipv6": {...}}],
+    "host_sysctls": {dotted: value}, "interfaces": [{"name": ..., <interfaces
+    config keys>}], "manual": [rule ids]}``. A per-interface sysctl fix is set
+    on conf/all and conf/default as well as on the failing interface, because
+    the kernel combines them (OR / MAX) or new interfaces copy them; rules
+    whose remediation is text only are listed in ``manual``.
+    """
+    conf = {}
+    host = {}
+    interfaces = {}
+    manual = set()
+    for finding in findings:
+        if finding["status"] != "fail":
+            continue
+        rule = policy.rules_by_id.get(finding["rule"])
+        if rule is None:
+            continue
+        remedy = rule.remediation
+        sysctls = remedy.get("sysctls") or {}
+        done = False
+        for family in ("ipv4", "ipv6"):
+            values = sysctls.get(family)
+            if not values:
+                continue
+            done = True
+            targets = ["all", "default"]
+            if finding["interface"] is not None:
+                targets.append(finding["interface"])
+            for target in targets:
+                conf.setdefault(target, {}).setdefault(family, {}).update(values)
+        if sysctls.get("host"):
+            host.update(sysctls["host"])
+            done = True
+        if remedy.get("interfaces") and finding["interface"] is not None:
+            interfaces.setdefault(finding["interface"], {}).update(remedy["interfaces"])
+            done = True
+        if not done:
+            manual.add(rule.id)
+    return {
+        "sysctls": [dict(conf[name], name=name) for name in sorted(conf)],
+        "host_sysctls": host,
+        "interfaces": [dict(interfaces[name], name=name) for name in sorted(interfaces)],
+        "manual": sorted(manual),
+    }
+
+
+# ---------------------------------------------------------------------------
+# the report
+# ---------------------------------------------------------------------------
+def _empty_counts():
+    return {"pass": 0, "fail": 0, "waived": 0, "error": 0}
+
+
+def _utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace(
+        "+00:00", "Z")
+
+
+def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, generated_at=None,
+                 include_passed=False, today=None):
+    """The canonical report (report.schema.json) from per-host and fleet findings.
+
+    ``host_findings`` is ``{host: [findings]}`` with an entry for EVERY audited
+    host (an unreachable host carries its facts_unavailable error). Findings
+    that passed are rolled up into per-host and per-rule counts and the
+    host x rule matrix; with ``include_passed`` they are listed too.
+    """
+    groups_by_host = groups_by_host or {}
+    catalog = policy.catalog()
+    per_host = {}
+    for host in host_findings:
+        per_host[host] = {"name": host, "groups": sorted(groups_by_host.get(host) or ()),
+                          "status": "pass", "counts": _empty_counts(), "rules": {}}
+    listed = []
+    totals = _empty_counts()
+    by_severity = dict((name, 0) for name in SEVERITIES)
+    rule_counts = dict((rule_id, _empty_counts()) for rule_id in catalog)
+
+    def account(finding):
+        host = finding["host"]
+        entry = per_host.get(host)
+        if entry is None:
+            entry = per_host[host] = {"name": host, "groups": sorted(groups_by_host.get(host) or ()),
+                                      "status": "pass", "counts": _empty_counts(), "rules": {}}
+        status = finding["status"]
+        entry["counts"][status] += 1
+        totals[status] += 1
+        counts = rule_counts.get(finding["rule"])
+        if counts is None:
+            counts = rule_counts[finding["rule"]] = _empty_counts()
+        counts[status] += 1
+        rank = STATUS_RANK[status]
+        previous = entry["rules"].get(finding["rule"])
+        if previous is None or STATUS_RANK[previous] < rank:
+            entry["rules"][finding["rule"]] = status
+        if STATUS_RANK[entry["status"]] < rank:
+            entry["status"] = status
+        if status in ("fail", "error"):
+            by_severity[finding["severity"]] += 1
+        if status != "pass" or include_passed:
+            item = dict(finding)
+            item.pop("references", None)  # the rules catalog carries them once
+            listed.append(item)
+
+    for findings in host_findings.values():
+        for finding in findings:
+            account(finding)
+    for finding in fleet_findings:
+        account(finding)
+
+    hosts = [per_host[name] for name in sorted(per_host)]
+    hosts_by_status = _empty_counts()
+    for entry in hosts:
+        hosts_by_status[entry["status"]] += 1
+    if totals["fail"]:
+        result = "fail"
+    elif totals["error"]:
+        result = "error"
+    else:
+        result = "pass"
+    listed.sort(key=lambda f: (f["host"], f["rule"], f["interface"] or ""))
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "generator": "hostnet.netif audit",
+        "generated_at": generated_at or _utc_now(),
+        "audit_date": _today(today).isoformat(),
+        "policy": policy.describe(),
+        "summary": {
+            "result": result,
+            "hosts": len(hosts),
+            "hosts_by_status": hosts_by_status,
+            "findings": totals,
+            "failed_by_severity": by_severity,
+            "rules": rule_counts,
+        },
+        "rules": catalog,
+        "hosts": hosts,
+        "findings_listed": "all" if include_passed else "not_passed",
+        "findings": listed,
+    }
+
+
+def audit(policy, facts_by_host, groups_by_host=None, today=None, include_passed=False,
+          generated_at=None, missing_reasons=None):
+    """Evaluate every host and the fleet checks; return the report.
+
+    ``missing_reasons`` ({host: text}) explains hosts whose facts are None.
+    """
+    groups_by_host = groups_by_host or {}
+    missing_reasons = missing_reasons or {}
+    host_findings = {}
+    contexts = {}
+    for host, facts in facts_by_host.items():
+        ctx = HostContext(host, groups_by_host.get(host), facts)
+        contexts[host] = ctx
+        host_findings[host] = evaluate_host(policy, host, ctx.groups, ctx, today,
+                                            missing_reason=missing_reasons.get(host))
+    fleet_findings = fleet(policy, contexts, groups_by_host, today)
+    return build_report(policy, host_findings, fleet_findings, groups_by_host,
+                        generated_at=generated_at, include_passed=include_passed, today=today)
+
+
+def fail_on_reached(report, threshold):
+    """(reached, message) for a fail_on severity ('never' = never)."""
+    if not threshold or threshold == "never":
+        return False, None
+    floor = SEVERITY_RANK[threshold]
+    hit = dict((name, count) for name, count in report["summary"]["failed_by_severity"].items()
+               if SEVERITY_RANK[name] >= floor and count)
+    if not hit:
+        return False, None
+    return True, ("audit found failing or unverifiable findings at or above severity %s: %s"
+                  % (threshold, ", ".join("%d %s" % (hit[name], name) for name in reversed(SEVERITIES)
+                                          if name in hit)))

@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.netif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Small helpers the audit action plugins share: plain data, groups, lookup dirs."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import os
+from collections.abc import Mapping
+
+
+def plain(value):
+    """Ansible variable values (tagged/lazy containers) -> plain dict/list/str/int.
+
+    The engine walks facts documents many times per host; plain containers keep
+    that cheap and keep Ansible's templating out of the evaluation.
+    """
+    if isinstance(value, Mapping):
+        return dict((str(key), plain(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value
+    return value
+
+
+def host_groups(task_vars):
+    """The host's inventory groups, 'all' included."""
+    groups = list(task_vars.get("group_names") or [])
+    if "all" not in groups:
+        groups.append("all")
+    return groups
+
+
+def groups_by_host(task_vars, hosts=None):
+    """{host: [groups]} from the inventory's ``groups`` variable, for ``hosts`` (or all)."""
+    wanted = set(hosts) if hosts is not None else None
+    out = {}
+    for group, members in (task_vars.get("groups") or {}).items():
+        for host in members or ():
+            if wanted is None or host in wanted:
+                out.setdefault(host, []).append(str(group))
+    for host in (wanted or ()):
+        out.setdefault(host, ["all"])
+    return out
+
+
+def base_dirs(loader, task):
+    """Where relative policy and waiver paths are looked up: playbook dir, role files (cwd last)."""
+    dirs = []
+    basedir = loader.get_basedir() if loader is not None else None
+    if basedir:
+        dirs.append(basedir)
+    role = getattr(task, "_role", None)
+    role_path = getattr(role, "_role_path", None)
+    if role_path:
+        dirs.append(os.path.join(role_path, "files"))
+    return dirs

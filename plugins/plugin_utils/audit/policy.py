@@ -1,0 +1,745 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.netif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Audit policies: load (shipped baseline, file or dict), validate, compile.
+
+A policy is validated against ``schemas/policy.schema.json`` and then checked
+for what a schema cannot say (unique rule ids, parseable fact paths, sysctl keys
+on the allow-list, waivers naming existing rules). Every problem names its
+place in the file, e.g. ``rules[3].expect.equals (line 42)``, with what was
+expected and what was found. Compiled rules are plain objects the engine can
+evaluate over thousands of hosts without re-parsing anything.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import fnmatch
+import hashlib
+import json
+import os
+import re
+
+import jsonschema
+import netaddr
+
+from ansible.module_utils.common.yaml import SafeLoader, yaml_load
+
+from ansible_collections.hostnet.netif.plugins.module_utils import model
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import factpath
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BASELINE_DIR = os.path.join(HERE, "baselines")
+SCHEMA_DIR = os.path.join(os.path.dirname(HERE), "schemas")
+POLICY_SCHEMA = os.path.join(SCHEMA_DIR, "policy.schema.json")
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+SEVERITY_RANK = dict((name, rank) for rank, name in enumerate(SEVERITIES))
+STATUSES = ("pass", "fail", "waived", "error")
+DEFAULT_POLICY = ("cis_network", "fleet")
+
+# Findings the engine makes about the audit itself (not from a policy rule).
+RULE_FACTS_UNAVAILABLE = "audit.facts_unavailable"
+RULE_WAIVER_EXPIRED = "audit.waiver_expired"
+INTERNAL_RULES = {
+    RULE_FACTS_UNAVAILABLE: {
+        "title": "Facts are available for the host",
+        "severity": "high",
+        "scope": "host",
+        "rationale": "A host whose facts could not be gathered or read was not audited at all.",
+        "remediation": {"text": "Make the host reachable (or its fact cache entry readable) and audit again."},
+        "references": {},
+    },
+    RULE_WAIVER_EXPIRED: {
+        "title": "Waivers are current",
+        "severity": "medium",
+        "scope": "host",
+        "rationale": "An expired waiver no longer waives; the exception it granted needs review.",
+        "remediation": {"text": "Fix the waived finding, or renew the waiver with a new expiry date and reason."},
+        "references": {},
+    },
+}
+
+_SCHEMA = None
+
+
+class PolicyError(ValueError):
+    """A policy or waiver list is invalid; ``errors`` lists each problem."""
+
+    def __init__(self, source, errors):
+        self.source = source
+        self.errors = list(errors)
+        head = "invalid audit policy %s" % source if source else "invalid audit policy"
+        if len(self.errors) == 1:
+            text = "%s: %s" % (head, self.errors[0])
+        else:
+            text = "%s (%d problems):\n  %s" % (head, len(self.errors), "\n  ".join(self.errors))
+        super(PolicyError, self).__init__(text)
+
+
+def schema():
+    global _SCHEMA
+    if _SCHEMA is None:
+        with open(POLICY_SCHEMA, encoding="utf-8") as handle:
+            _SCHEMA = json.load(handle)
+    return _SCHEMA
+
+
+def shipped_baselines():
+    """Names of the baselines shipped in baselines/ (file stem)."""
+    return sorted(name[:-4] for name in os.listdir(BASELINE_DIR) if name.endswith(".yml"))
+
+
+# ---------------------------------------------------------------------------
+# paths and messages
+# ---------------------------------------------------------------------------
+def render_path(parts):
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += "[%d]" % part
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _short(value, limit=60):
+    text = json.dumps(value, default=str, ensure_ascii=True)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _type_name(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    return type(value).__name__
+
+
+def _schema_message(error):
+    validator, spec, instance = error.validator, error.validator_value, error.instance
+    if validator == "type":
+        expected = spec if isinstance(spec, list) else [spec]
+        return "expected %s, found %s %s" % (" or ".join(expected), _type_name(instance), _short(instance))
+    if validator == "required":
+        missing = [key for key in spec if isinstance(instance, dict) and key not in instance]
+        return "missing required key %s" % ", ".join(repr(k) for k in missing or spec)
+    if validator == "additionalProperties":
+        allowed = sorted((error.schema.get("properties") or {}).keys())
+        extra = sorted(k for k in instance if k not in allowed) if isinstance(instance, dict) else []
+        return "unknown key %s; expected one of %s" % (", ".join(repr(k) for k in extra), ", ".join(allowed))
+    if validator == "enum":
+        return "expected one of %s, found %s" % (", ".join(_short(v) for v in spec), _short(instance))
+    if validator == "const":
+        return "expected %s, found %s" % (_short(spec), _short(instance))
+    if validator == "pattern":
+        return "expected a string matching %s, found %s" % (spec, _short(instance))
+    if validator == "format":
+        what = {"date": "a date YYYY-MM-DD", "regex": "a valid regular expression"}.get(spec, spec)
+        return "expected %s, found %s" % (what, _short(instance))
+    if validator == "not":
+        return ("key not allowed here: fact/expect/when belong to host and interface rules, "
+                "check/parameters to fleet rules")
+    if validator in ("minItems", "minProperties", "minLength"):
+        return "expected at least %s %s, found %s" % (
+            spec, {"minItems": "item(s)", "minProperties": "key(s)", "minLength": "character(s)"}[validator],
+            _short(instance))
+    if validator in ("minimum", "maximum", "maxLength"):
+        return "expected %s %s, found %s" % (validator, spec, _short(instance))
+    return error.message
+
+
+class _Lines:
+    """Maps a path inside a YAML file to a line number (only when reporting errors)."""
+
+    def __init__(self, text):
+        self.root = None
+        if text is None:
+            return
+        try:
+            self.root = SafeLoader(text).get_single_node()
+        except Exception:  # a file that parsed once parses again; never hide the real error
+            self.root = None
+
+    def line(self, parts):
+        node = self.root
+        if node is None:
+            return None
+        for part in parts:
+            if hasattr(node, "value") and isinstance(part, int) and isinstance(node.value, list) \
+                    and node.tag.endswith(":seq"):
+                if part >= len(node.value):
+                    break
+                node = node.value[part]
+            elif hasattr(node, "value") and isinstance(node.value, list) and node.tag.endswith(":map"):
+                for key, value in node.value:
+                    if getattr(key, "value", None) == part:
+                        node = value
+                        break
+                else:
+                    break
+            else:
+                break
+        return node.start_mark.line + 1
+
+
+class _Problems:
+    def __init__(self, prefix, lines):
+        self.prefix = list(prefix)
+        self.lines = lines
+        self.items = []
+
+    def add(self, parts, message):
+        parts = self.prefix + list(parts)
+        where = render_path(parts)
+        line = self.lines.line(list(parts)) if self.lines else None
+        if line:
+            where = "%s (line %d)" % (where, line)
+        self.items.append("%s: %s" % (where, message))
+
+
+# ---------------------------------------------------------------------------
+# normalisation before validation
+# ---------------------------------------------------------------------------
+def _plain(value):
+    """YAML/Ansible values -> JSON types (dates become ISO strings)."""
+    if isinstance(value, dict):
+        return dict((str(k) if not isinstance(k, str) else k, _plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
+
+
+# ---------------------------------------------------------------------------
+# compiled pieces
+# ---------------------------------------------------------------------------
+def _same(actual, expected):
+    """Equality that keeps booleans apart from 0/1 and compares '1' with 1."""
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return isinstance(actual, bool) and isinstance(expected, bool) and actual == expected
+    if isinstance(expected, (int, float)) and isinstance(actual, str):
+        try:
+            return float(actual.strip()) == expected
+        except ValueError:
+            return False
+    if isinstance(actual, (int, float)) and isinstance(expected, str):
+        try:
+            return float(expected.strip()) == actual
+        except ValueError:
+            return False
+    return actual == expected
+
+
+def _number(value):
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            try:
+                return float(value.strip())
+            except ValueError:
+                return None
+    return None
+
+
+class Expectation:
+    """Expect operators compiled to (name, argument, test) triples; all must hold."""
+
+    ORDER = ("equals", "not_equals", "in", "not_in", "min", "max", "absent", "present",
+             "matches", "contains", "not_contains")
+
+    def __init__(self, spec):
+        self.spec = dict((k, spec[k]) for k in self.ORDER if k in spec)
+        self.checks = []
+        for name, arg in self.spec.items():
+            if name == "matches":
+                arg = re.compile(arg)
+            self.checks.append((name, arg))
+
+    def failures(self, value):
+        """Return the operators ``value`` violates (empty list = holds).
+
+        ``value`` is factpath.MISSING for a key that is not in the document.
+        """
+        missing = value is factpath.MISSING or value is None
+        bad = []
+        for name, arg in self.checks:
+            if name == "absent":
+                ok = missing
+            elif name == "present":
+                ok = not missing
+            elif missing:
+                ok = name in ("not_equals", "not_in", "not_contains") and not (
+                    name == "not_equals" and arg is None)
+            elif name == "equals":
+                ok = _same(value, arg)
+            elif name == "not_equals":
+                ok = not _same(value, arg)
+            elif name == "in":
+                ok = any(_same(value, item) for item in arg)
+            elif name == "not_in":
+                ok = not any(_same(value, item) for item in arg)
+            elif name in ("min", "max"):
+                number = _number(value)
+                ok = number is not None and (number >= arg if name == "min" else number <= arg)
+            elif name == "matches":
+                ok = isinstance(value, (str, int, float)) and not isinstance(value, bool) \
+                    and arg.search(str(value)) is not None
+            elif name == "contains":
+                ok = isinstance(value, (list, tuple)) and any(_same(v, arg) for v in value) \
+                    or isinstance(value, str) and isinstance(arg, str) and arg in value
+            else:  # not_contains
+                ok = not (isinstance(value, (list, tuple)) and any(_same(v, arg) for v in value)
+                          or isinstance(value, str) and isinstance(arg, str) and arg in value)
+            if not ok:
+                bad.append(name)
+        return bad
+
+    def describe(self):
+        parts = []
+        for name, arg in self.spec.items():
+            if name in ("absent", "present"):
+                parts.append(name)
+            else:
+                parts.append("%s %s" % (name.replace("_", " "), json.dumps(arg, default=str)))
+        return " and ".join(parts)
+
+
+class Selector:
+    """Which hosts and interfaces a rule looks at."""
+
+    def __init__(self, spec):
+        spec = spec or {}
+        self.hosts = list(spec.get("hosts") or [])
+        self.exclude_hosts = list(spec.get("exclude_hosts") or [])
+        self.include = model.compile_globs(spec.get("interfaces") or [])
+        self.exclude = model.compile_globs(spec.get("exclude_interfaces") or [])
+        self.kinds = frozenset(spec.get("kinds") or [])
+        self.exclude_kinds = frozenset(spec.get("exclude_kinds") or [])
+        self.flags = frozenset(spec.get("flags") or [])
+        self.exclude_flags = frozenset(spec.get("exclude_flags") or [])
+        self.spec = spec
+
+    @staticmethod
+    def _any(patterns, host, groups):
+        for pattern in patterns:
+            if pattern in groups or fnmatch.fnmatchcase(host, pattern):
+                return True
+        return False
+
+    def host_matches(self, host, groups):
+        if self.hosts and not self._any(self.hosts, host, groups):
+            return False
+        return not (self.exclude_hosts and self._any(self.exclude_hosts, host, groups))
+
+    def interface_matches(self, name, iface):
+        if self.include is not None and not self.include.match(name):
+            return False
+        if self.exclude is not None and self.exclude.match(name):
+            return False
+        kind = iface.get("kind")
+        if self.kinds and kind not in self.kinds:
+            return False
+        if self.exclude_kinds and kind in self.exclude_kinds:
+            return False
+        if self.flags or self.exclude_flags:
+            flags = iface.get("flags") or ()
+            if self.flags and not self.flags.issubset(flags):
+                return False
+            if self.exclude_flags and not self.exclude_flags.isdisjoint(flags):
+                return False
+        return True
+
+
+class Rule:
+    """One compiled rule."""
+
+    def __init__(self, spec, policy_name):
+        self.spec = spec
+        self.policy = policy_name
+        self.id = spec["id"]
+        self.title = spec["title"]
+        self.severity = spec["severity"]
+        self.severity_rank = SEVERITY_RANK[self.severity]
+        self.rationale = spec["rationale"]
+        self.remediation = spec["remediation"]
+        self.references = spec.get("references") or {}
+        self.scope = spec["scope"]
+        self.enabled = spec.get("enabled", True)
+        self.select = Selector(spec.get("select"))
+        self.check = spec.get("check")
+        self.parameters = spec.get("parameters") or {}
+        fact_scope = "interface" if self.scope == "interface" else "host"
+        self.fact = factpath.FactRef(spec["fact"], fact_scope) if "fact" in spec else None
+        self.expect = Expectation(spec["expect"]) if "expect" in spec else None
+        self.when = []
+        for cond in spec.get("when") or []:
+            ops = dict((k, v) for k, v in cond.items() if k != "fact")
+            self.when.append((factpath.FactRef(cond["fact"], fact_scope), Expectation(ops)))
+        self.drift_values = []
+        if self.check == "drift":
+            for value in self.parameters.get("values") or DEFAULT_DRIFT_VALUES:
+                scope = value.get("scope", "interface")
+                ref = factpath.FactRef(value["fact"], scope)
+                self.drift_values.append((ref, model.compile_globs(value.get("interfaces") or [])))
+
+    def catalog_entry(self):
+        """What reports print about the rule (no per-host data)."""
+        entry = {
+            "title": self.title,
+            "severity": self.severity,
+            "scope": self.scope,
+            "policy": self.policy,
+            "rationale": self.rationale,
+            "remediation": self.remediation,
+            "references": self.references,
+        }
+        if self.fact is not None:
+            entry["fact"] = self.fact.text
+            entry["expect"] = self.expect.spec
+        if self.check:
+            entry["check"] = self.check
+        return entry
+
+
+DEFAULT_DRIFT_VALUES = (
+    {"fact": "mtu", "scope": "interface"},
+)
+
+
+class Waiver:
+    def __init__(self, spec, index, origin):
+        self.spec = spec
+        self.index = index
+        self.origin = origin
+        self.rule = spec["rule"]
+        self.hosts = list(spec.get("hosts") or [])
+        self.interfaces = model.compile_globs(spec.get("interfaces") or [])
+        self.reason = spec["reason"]
+        self.expires = (datetime.date.fromisoformat(spec["expires"])
+                        if spec.get("expires") else None)
+
+    def expired(self, today):
+        return self.expires is not None and today > self.expires
+
+    def host_matches(self, host, groups):
+        return not self.hosts or Selector._any(self.hosts, host, groups)
+
+    def interface_matches(self, name):
+        if self.interfaces is None:
+            return True
+        return name is not None and self.interfaces.match(name) is not None
+
+    def summary(self):
+        out = {"reason": self.reason, "expires": self.spec.get("expires"), "source": self.origin}
+        for key in ("owner", "ticket"):
+            if self.spec.get(key):
+                out[key] = self.spec[key]
+        return out
+
+
+class Policy:
+    """Rules of one or more policy documents plus waivers, ready to evaluate."""
+
+    def __init__(self, documents, waivers, sources):
+        self.documents = documents
+        self.sources = sources
+        self.names = [doc["name"] for doc in documents]
+        self.rules = []
+        self.reference_sources = {}
+        for doc in documents:
+            self.reference_sources.update(doc.get("reference_sources") or {})
+            for spec in doc["rules"]:
+                rule = Rule(spec, doc["name"])
+                if rule.enabled:
+                    self.rules.append(rule)
+        self.rules_by_id = dict((rule.id, rule) for rule in self.rules)
+        self.host_rules = [r for r in self.rules if r.scope == "host"]
+        self.interface_rules = [r for r in self.rules if r.scope == "interface"]
+        self.fleet_rules = [r for r in self.rules if r.scope == "fleet"]
+        self.waivers = waivers
+        self.waivers_by_rule = {}
+        for waiver in waivers:
+            self.waivers_by_rule.setdefault(waiver.rule, []).append(waiver)
+        canonical = json.dumps({"policies": documents, "waivers": [w.spec for w in waivers]},
+                               sort_keys=True, default=str)
+        self.digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def catalog(self):
+        out = dict((rule.id, rule.catalog_entry()) for rule in self.rules)
+        for rule_id, entry in INTERNAL_RULES.items():
+            out[rule_id] = dict(entry, policy="audit")
+        return out
+
+    def describe(self):
+        return {"names": self.names, "sources": self.sources, "digest": self.digest,
+                "rules": len(self.rules), "waivers": len(self.waivers),
+                "reference_sources": self.reference_sources}
+
+
+# ---------------------------------------------------------------------------
+# loading
+# ---------------------------------------------------------------------------
+def _read_source(source, base_dirs):
+    """Return (document, label, yaml_text or None) for a baseline name, path or dict."""
+    if isinstance(source, dict):
+        return _plain(source), "(inline policy)", None
+    if not isinstance(source, str) or not source.strip():
+        raise PolicyError(None, ["policy: expected a shipped baseline name (%s), a file path or a "
+                                 "policy mapping, found %s" % (", ".join(shipped_baselines()),
+                                                                _short(source))])
+    source = str(source)
+    path = None
+    if re.match(r"^[a-z][a-z0-9_]*$", source) and os.path.isfile(os.path.join(BASELINE_DIR, source + ".yml")):
+        path = os.path.join(BASELINE_DIR, source + ".yml")
+    else:
+        candidates = [source] if os.path.isabs(source) else [os.path.join(d, source) for d in base_dirs]
+        for candidate in candidates:
+            if os.path.isfile(candidate):
+                path = candidate
+                break
+        if path is None:
+            raise PolicyError(None, ["policy %r: no such shipped baseline (%s) and no such file "
+                                     "(looked in %s)" % (source, ", ".join(shipped_baselines()),
+                                                         ", ".join(candidates))])
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (IOError, OSError) as exc:
+        raise PolicyError(path, ["cannot read: %s" % (exc.strerror or exc)])
+    try:
+        document = yaml_load(text)
+    except Exception as exc:  # yaml.YAMLError carries the line and column
+        raise PolicyError(path, ["not valid YAML: %s" % exc])
+    return _plain(document), path, text
+
+
+def _validate_document(document, label, text):
+    lines = _Lines(text)
+    problems = _Problems([], lines)
+    if not isinstance(document, dict):
+        problems.add([], "expected a mapping with schema_version, name and rules, found %s"
+                     % _type_name(document))
+        raise PolicyError(label, problems.items)
+    validator = jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
+    for error in errors:
+        problems.add(list(error.absolute_path), _schema_message(error))
+    if problems.items:
+        raise PolicyError(label, problems.items)
+    for index, spec in enumerate(document["rules"]):
+        _check_rule(spec, ["rules", index], problems)
+    for index, spec in enumerate(document.get("waivers") or []):
+        _check_waiver_globs(spec, ["waivers", index], problems)
+    if problems.items:
+        raise PolicyError(label, problems.items)
+
+
+def _check_globs(patterns, where, problems):
+    for index, pattern in enumerate(patterns or []):
+        error = model.glob_error(pattern)
+        if error:
+            problems.add(where + [index], "glob %s %s" % (_short(pattern), error))
+
+
+def _check_rule(spec, where, problems):
+    scope = spec["scope"]
+    fact_scope = "interface" if scope == "interface" else "host"
+    select = spec.get("select") or {}
+    for key in ("interfaces", "exclude_interfaces"):
+        _check_globs(select.get(key), where + ["select", key], problems)
+    if scope == "host":
+        for key in ("interfaces", "exclude_interfaces", "kinds", "exclude_kinds", "flags", "exclude_flags"):
+            if key in select:
+                problems.add(where + ["select", key], "interface selectors do not apply to host-scope rules")
+    for key, place in (("fact", where + ["fact"]),):
+        if key in spec:
+            try:
+                factpath.FactRef(spec[key], fact_scope)
+            except factpath.PathError as exc:
+                problems.add(place, str(exc))
+    for index, cond in enumerate(spec.get("when") or []):
+        try:
+            factpath.FactRef(cond["fact"], fact_scope)
+        except factpath.PathError as exc:
+            problems.add(where + ["when", index, "fact"], str(exc))
+        _check_expect(cond, where + ["when", index], problems)
+    if "expect" in spec:
+        _check_expect(spec["expect"], where + ["expect"], problems)
+    _check_remediation(spec["remediation"], where + ["remediation"], problems)
+    params = spec.get("parameters") or {}
+    for index, network in enumerate(params.get("ignore_networks") or []):
+        try:
+            netaddr.IPNetwork(network)
+        except (netaddr.AddrFormatError, ValueError, TypeError) as exc:
+            problems.add(where + ["parameters", "ignore_networks", index],
+                         "expected a CIDR such as 198.18.0.0/15, found %s (%s)" % (_short(network), exc))
+    for index, value in enumerate(params.get("values") or []):
+        try:
+            factpath.FactRef(value["fact"], value.get("scope", "interface"))
+        except factpath.PathError as exc:
+            problems.add(where + ["parameters", "values", index, "fact"], str(exc))
+        _check_globs(value.get("interfaces"), where + ["parameters", "values", index, "interfaces"], problems)
+
+
+def _check_expect(spec, where, problems):
+    if "min" in spec and "max" in spec and spec["min"] > spec["max"]:
+        problems.add(where + ["min"], "min %s is greater than max %s: nothing can pass"
+                     % (spec["min"], spec["max"]))
+    if "absent" in spec and "present" in spec:
+        problems.add(where + ["absent"], "absent and present together: nothing can pass")
+    if "matches" in spec:
+        try:
+            re.compile(spec["matches"])
+        except re.error as exc:
+            problems.add(where + ["matches"], "expected a valid regular expression, found %s (%s)"
+                         % (_short(spec["matches"]), exc))
+
+
+def _check_remediation(spec, where, problems):
+    sysctls = spec.get("sysctls") or {}
+    for family in ("ipv4", "ipv6"):
+        for key in sysctls.get(family) or {}:
+            if key not in model.CONF_KEYS[family]:
+                problems.add(where + ["sysctls", family, key], "%s.%s is not an allowed per-interface sysctl"
+                             % (family, key))
+    for key in sysctls.get("host") or {}:
+        if key not in model.HOST_KEYS:
+            problems.add(where + ["sysctls", "host", key], "expected one of %s, found %s"
+                         % (", ".join(model.HOST_KEYS), _short(key)))
+
+
+def _check_waiver_globs(spec, where, problems):
+    _check_globs(spec.get("interfaces"), where + ["interfaces"], problems)
+
+
+def _load_waivers(waivers, base_dirs, known):
+    """Waivers given apart from the policy: a list, a mapping with ``waivers``, or a YAML file.
+
+    Returns a list of Waiver; raises PolicyError naming e.g. ``waivers[2].expires``.
+    """
+    label, text, data = "waivers", None, waivers
+    if isinstance(waivers, str):
+        path = waivers if os.path.isabs(waivers) else None
+        for base in ([] if path else base_dirs):
+            if os.path.isfile(os.path.join(base, waivers)):
+                path = os.path.join(base, waivers)
+                break
+        if not path or not os.path.isfile(path):
+            raise PolicyError("waivers", ["no such waiver file %r (looked in %s)"
+                                          % (waivers, ", ".join(base_dirs))])
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except (IOError, OSError) as exc:
+            raise PolicyError(path, ["cannot read: %s" % (exc.strerror or exc)])
+        try:
+            data = yaml_load(text)
+        except Exception as exc:  # yaml.YAMLError carries the line and column
+            raise PolicyError(path, ["not valid YAML: %s" % exc])
+        label = path
+    data = _plain(data)
+    if isinstance(data, dict) and list(data) == ["waivers"]:
+        items, prefix = data["waivers"], ["waivers"]
+    else:
+        items, prefix = data, ([] if text is not None else ["waivers"])
+    problems = _Problems(prefix, _Lines(text))
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        problems.add([], "expected a list of waivers, found %s" % _type_name(items))
+        raise PolicyError(label, problems.items)
+    validator = jsonschema.Draft202012Validator(
+        {"$ref": "#/$defs/waiver", "$defs": schema()["$defs"]}, format_checker=jsonschema.FormatChecker())
+    for index, spec in enumerate(items):
+        errors = sorted(validator.iter_errors(spec), key=lambda e: [str(p) for p in e.absolute_path])
+        for error in errors:
+            problems.add([index] + list(error.absolute_path), _schema_message(error))
+        if errors:
+            continue
+        _check_waiver_globs(spec, [index], problems)
+        if spec["rule"] not in known:
+            problems.add([index, "rule"], "unknown rule id %r; known rules: %s"
+                         % (spec["rule"], ", ".join(sorted(known))))
+    if problems.items:
+        raise PolicyError(label, problems.items)
+    return [Waiver(spec, index, label) for index, spec in enumerate(items)]
+
+
+def load_policy(sources=None, waivers=None, base_dirs=None):
+    """Load and compile a Policy.
+
+    ``sources``: a shipped baseline name, a file path, a policy mapping, or a
+    list of those (None = the default cis_network + fleet). ``waivers``: a list
+    of waiver mappings or a YAML file of them, added to the policies' own.
+    ``base_dirs``: where relative paths are looked up (default: cwd).
+    Raises PolicyError listing every problem with its path.
+    """
+    base_dirs = list(base_dirs or []) + [os.getcwd()]
+    if sources is None:
+        sources = list(DEFAULT_POLICY)
+    if not isinstance(sources, (list, tuple)):
+        sources = [sources]
+    if not sources:
+        raise PolicyError(None, ["policy: expected at least one policy"])
+    documents, labels = [], []
+    waiver_objects = []
+    seen = {}
+    for source in sources:
+        document, label, text = _read_source(source, base_dirs)
+        _validate_document(document, label, text)
+        lines = _Lines(text)
+        problems = _Problems([], lines)
+        for index, spec in enumerate(document["rules"]):
+            if spec["id"] in seen:
+                problems.add(["rules", index, "id"], "duplicate rule id %r (already defined in %s)"
+                             % (spec["id"], seen[spec["id"]]))
+            elif spec["id"] in INTERNAL_RULES:
+                problems.add(["rules", index, "id"], "rule id %r is reserved for the audit itself" % spec["id"])
+            else:
+                seen[spec["id"]] = label
+        if problems.items:
+            raise PolicyError(label, problems.items)
+        documents.append(document)
+        labels.append(label)
+    known = set(seen)
+    for document, label, source in zip(documents, labels, sources):
+        problems = _Problems([], _Lines(None))
+        for index, spec in enumerate(document.get("waivers") or []):
+            if spec["rule"] not in known:
+                problems.add(["waivers", index, "rule"], "unknown rule id %r; known rules: %s"
+                             % (spec["rule"], ", ".join(sorted(known))))
+            waiver_objects.append(Waiver(spec, index, label))
+        if problems.items:
+            raise PolicyError(label, problems.items)
+    if waivers:
+        waiver_objects.extend(_load_waivers(waivers, base_dirs, known))
+    return Policy(documents, waiver_objects, labels)
