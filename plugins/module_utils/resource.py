@@ -85,7 +85,9 @@ class Resource:
     ``key``             the config field that identifies an item;
     ``gather_subset``   reader subsets needed by ``current`` (links/addresses
                         are always read by the transaction);
-    ``sysctl_keys``     ``ipv4.<key>``/``ipv6.<key>`` sysctls ``current`` needs.
+    ``sysctl_keys``     ``ipv4.<key>``/``ipv6.<key>`` sysctls ``current`` needs;
+    ``parse_running_config(text)`` (optional method) a facts-like document from
+                        ``running_config`` when that is not ``ip -json`` output.
     """
 
     name = None
@@ -192,6 +194,9 @@ class Runner:
 
     # -- offline ---------------------------------------------------------
     def _parse(self, text):
+        parse = getattr(self.resource, "parse_running_config", None)
+        if parse is not None:  # a resource whose captures are not `ip -json` (sysctls)
+            return parse(text)
         request = reader.GatherRequest(
             gather_subset=sorted(set(self.resource.gather_subset) | {"links"}),
             sysctl_keys=list(self.resource.sysctl_keys))
