@@ -1,12 +1,26 @@
 # -*- coding: utf-8 -*-
 """planner: op rendering, value re-checks and dependency ordering."""
 
+import ipaddress
+
 import pytest
 
 from ansible_collections.hostnet.netif.plugins.module_utils import planner
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError
 
 from netif_fakeip import makeargs
+
+
+# The planner spells an address the way the target's ipaddress module does. For
+# an IPv4-mapped IPv6 address that is ::ffff:c612:1 before Python 3.13 and
+# ::ffff:198.18.0.1 from 3.13 on; ip accepts both.
+MAPPED1 = str(ipaddress.ip_address("::ffff:198.18.0.1"))
+MAPPED2 = str(ipaddress.ip_address("::ffff:198.18.0.2"))
+
+
+def test_mapped_spelling():
+    assert (MAPPED1, MAPPED2) in (("::ffff:c612:1", "::ffff:c612:2"),
+                                  ("::ffff:198.18.0.1", "::ffff:198.18.0.2"))
 
 
 def lines(ops):
@@ -38,8 +52,8 @@ def index_of(rendered, text):
      "link add name va type vxlan id 42 dstport 8472 dev eth0 local 198.18.0.1 remote 198.18.0.2"),
     ("vxlan", {"vni": 7, "remote": "239.1.1.1"},
      "link add name va type vxlan id 7 dstport 4789 group 239.1.1.1"),
-    ("vxlan", {"vni": 7, "remote": "2001:DB8::0:2", "local": "2001:db8::1"},
-     "link add name va type vxlan id 7 dstport 4789 local 2001:db8::1 remote 2001:db8::2"),
+    ("vxlan", {"vni": 7, "remote": "0:0:0:0:0:FFFF:198.18.0.2", "local": "::ffff:198.18.0.1"},
+     "link add name va type vxlan id 7 dstport 4789 local %s remote %s" % (MAPPED1, MAPPED2)),
 ])
 def test_create_renders(kind, params, expected):
     op = planner.link_create("va", kind, params)
@@ -147,8 +161,8 @@ def test_link_set_rejects(field, value):
 def test_address_and_sysctl_ops():
     assert planner.address_op(True, "eth0", "198.18.1.1/24", broadcast="198.18.1.255").render() \
         == "address add 198.18.1.1/24 broadcast 198.18.1.255 dev eth0"
-    assert planner.address_op(False, "eth0", "2001:DB8::1/64").render() \
-        == "address del 2001:db8::1/64 dev eth0"
+    assert planner.address_op(False, "eth0", "0:0:0:0:0:FFFF:198.18.0.1/120").render() \
+        == "address del %s/120 dev eth0" % MAPPED1
     op = planner.SysctlOp("ipv4", "eth0.100", "rp_filter", 1)
     assert op.render() == "sysctl -w net.ipv4.conf.eth0/100.rp_filter=1"
     assert not op.batch and planner.render([op]) == [] and planner.describe([op]) == [op.render()]

@@ -288,13 +288,13 @@ ADDRESSES = [
      {"secondary", "permanent"}, True, FOREVER),
     (CAPTURED, "@veth_dotted", "198.18.1.3", "ipv4", 24, None, None, "global", "@label_tertiary",
      {"secondary", "dynamic"}, True, FROM_DUMP),
-    (CAPTURED, "@veth_dotted", "2001:db8:1::1", "ipv6", 64, None, None, "global", None,
+    (CAPTURED, "@veth_dotted", "::ffff:198.18.61.1", "ipv6", 120, None, None, "global", None,
      {"dynamic"}, True, FROM_DUMP),
-    (CAPTURED, "@veth_dotted", "2001:db8:1::2", "ipv6", 64, None, None, "global", None,
+    (CAPTURED, "@veth_dotted", "::ffff:198.18.61.2", "ipv6", 120, None, None, "global", None,
      {"dynamic", "deprecated"}, False, FROM_DUMP),
-    (CAPTURED, "@veth_dotted", "2001:db8:1::3", "ipv6", 128, None, None, "global", None,
+    (CAPTURED, "@veth_dotted", "::ffff:198.18.61.3", "ipv6", 128, None, None, "global", None,
      {"permanent"}, True, FOREVER),
-    (CAPTURED, "@bridge", "2001:db8:2::1", "ipv6", 64, None, None, "global", None,
+    (CAPTURED, "@bridge", "::ffff:198.18.62.1", "ipv6", 120, None, None, "global", None,
      {"nodad", "noprefixroute", "permanent"}, True, FOREVER),
     (CAPTURED, "@ifb", "198.18.2.1", "ipv4", 32, None, "198.18.2.2", "global", "@ifb",
      {"permanent"}, True, FOREVER),
@@ -312,9 +312,9 @@ ADDRESSES = [
     (WG, "wg0", "198.18.50.1", "ipv4", 24, None, None, "global", "wg0", {"permanent"}, True, FOREVER),
     (WIFI, "wlan0", "198.18.60.23", "ipv4", 24, "198.18.60.255", None, "global", "wlan0",
      {"dynamic", "noprefixroute"}, True, FROM_DUMP),
-    (WIFI, "wlan0", "2001:db8:60::9d41:27c6:1b0e:5a2f", "ipv6", 64, None, None, "global", None,
+    (WIFI, "wlan0", "::ffff:198.18.60.91", "ipv6", 120, None, None, "global", None,
      {"temporary", "dynamic"}, False, FROM_DUMP),
-    (WIFI, "wlan0", "2001:db8:60::7811:22ff:fe33:4455", "ipv6", 64, None, None, "global", None,
+    (WIFI, "wlan0", "::ffff:198.18.60.85", "ipv6", 120, None, None, "global", None,
      {"dynamic", "mngtmpaddr", "noprefixroute"}, True, FROM_DUMP),
     (WIFI, "wlan0", "fe80::7811:22ff:fe33:4455", "ipv6", 64, None, None, "link", None,
      {"noprefixroute", "permanent"}, False, FOREVER),
@@ -352,10 +352,10 @@ def test_address(fixture, name, local, family, prefixlen, broadcast, peer, scope
 
 def test_captured_lifetimes_are_the_configured_ones():
     """capture.py set valid 3600 / preferred 1800 and valid 3600 / preferred 0 (deprecated)."""
-    finite = _address(CAPTURED, "@veth_dotted", "2001:db8:1::1")
+    finite = _address(CAPTURED, "@veth_dotted", "::ffff:198.18.61.1")
     assert 1800 < finite["valid_lft"] <= 3600
     assert 0 < finite["preferred_lft"] <= 1800
-    deprecated = _address(CAPTURED, "@veth_dotted", "2001:db8:1::2")
+    deprecated = _address(CAPTURED, "@veth_dotted", "::ffff:198.18.61.2")
     assert deprecated["preferred_lft"] == 0 and 0 < deprecated["valid_lft"] <= 3600
     v4 = _address(CAPTURED, "@veth_dotted", "198.18.1.3")
     assert 3600 < v4["valid_lft"] <= 7200 and 0 < v4["preferred_lft"] <= 3600
@@ -391,8 +391,9 @@ def test_ipv4_netmask(prefixlen):
 
 @pytest.mark.parametrize("prefixlen", range(0, 129))
 def test_ipv6_netmask(prefixlen):
-    entry = reader.build_address({"family": "inet6", "local": "2001:db8::1", "prefixlen": prefixlen})
-    assert entry["netmask"] == str(ipaddress.ip_network("2001:db8::1/%d" % prefixlen, strict=False).netmask)
+    entry = reader.build_address({"family": "inet6", "local": "::ffff:198.18.0.1", "prefixlen": prefixlen})
+    assert entry["netmask"] == str(ipaddress.ip_network("::ffff:198.18.0.1/%d" % prefixlen,
+                                                        strict=False).netmask)
 
 
 @pytest.mark.parametrize("family, prefixlen, netmask", [
@@ -404,7 +405,7 @@ def test_ipv6_netmask(prefixlen):
     ("inet6", 128, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
 ])
 def test_netmask_spelled_out(family, prefixlen, netmask):
-    local = "198.18.0.1" if family == "inet" else "2001:db8::1"
+    local = "198.18.0.1" if family == "inet" else "::ffff:198.18.0.1"
     assert reader.build_address({"family": family, "local": local, "prefixlen": prefixlen})["netmask"] == netmask
 
 
@@ -421,7 +422,7 @@ def test_netmask_spelled_out(family, prefixlen, netmask):
     (None, None),
 ])
 def test_lifetimes(raw, expected):
-    info = {"family": "inet6", "local": "2001:db8::5", "prefixlen": 64, "dynamic": True}
+    info = {"family": "inet6", "local": "::ffff:198.18.0.5", "prefixlen": 120, "dynamic": True}
     if raw is not None:
         info["valid_life_time"] = raw
         info["preferred_life_time"] = raw
@@ -451,7 +452,7 @@ def test_lifetimes(raw, expected):
     ({"secondary": False, "nodad": "yes"}, {"permanent"}),
 ])
 def test_address_flags(info, flags):
-    base = {"family": "inet6", "local": "2001:db8::7", "prefixlen": 64}
+    base = {"family": "inet6", "local": "::ffff:198.18.0.7", "prefixlen": 120}
     base.update(info)
     entry = reader.build_address(base)
     assert set(entry["flags"]) == flags
@@ -463,16 +464,19 @@ def test_address_flags(info, flags):
     ("inet", "127.0.0.1", {}, False),
     ("inet", "127.1.2.3", {}, False),
     ("inet", "169.254.10.20", {}, False),
-    ("inet6", "2001:db8::1", {}, True),
-    ("inet6", "2001:db8::1", {"temporary": True}, False),
-    ("inet6", "2001:db8::1", {"deprecated": True}, False),
-    ("inet6", "2001:db8::1", {"mngtmpaddr": True}, True),
+    ("inet6", "::ffff:198.18.0.1", {}, True),
+    ("inet6", "::ffff:198.18.0.1", {"temporary": True}, False),
+    ("inet6", "::ffff:198.18.0.1", {"deprecated": True}, False),
+    ("inet6", "::ffff:198.18.0.1", {"mngtmpaddr": True}, True),
     ("inet6", "::1", {}, False),
     ("inet6", "fe80::1", {}, False),
+    # Edges of the fe80::/10 text check. Only parsed here, never configured
+    # anywhere; no address in ::ffff:198.18.0.0/111 starts with an fe.. group,
+    # so these three are the exception to the 198.18.0.0/15-only rule.
     ("inet6", "febf:ffff::1", {}, False),     # last of fe80::/10
-    ("inet6", "fec0::1", {}, True),           # site-local, not link-local
-    ("inet6", "fe8::1", {}, True),            # 0fe8::1 is global, not fe80::/10
-    ("inet6", "fd00::1", {}, True),
+    ("inet6", "fec0::1", {}, True),           # first after fe80::/10 (site-local), not link-local
+    ("inet6", "fe8::1", {}, True),            # 0fe8::1 is not in fe80::/10
+    ("inet6", "::ffff:198.19.255.254", {}, True),   # not globally routable either: still eligible
 ])
 def test_dns_eligible_qt_rule(family, local, flags, eligible):
     info = {"family": family, "local": local, "prefixlen": 64 if family == "inet6" else 24}
@@ -597,7 +601,7 @@ def test_default_routes():
     assert document["default_routes"] == [
         {"family": "ipv4", "gateway": "198.18.1.254", "dev": R["veth_dotted"], "metric": 100,
          "protocol": None, "table": "main", "type": "unicast"},
-        {"family": "ipv6", "gateway": "2001:db8:1::fe", "dev": R["veth_dotted"], "metric": 1024,
+        {"family": "ipv6", "gateway": "::ffff:198.18.61.254", "dev": R["veth_dotted"], "metric": 1024,
          "protocol": None, "table": "main", "type": "unicast"},
     ]
 
@@ -625,18 +629,18 @@ def _v4(local, scope="global"):
     return {"family": "inet", "local": local, "prefixlen": 24, "scope": scope}
 
 
-def _v6(local, scope="global"):
-    return {"family": "inet6", "local": local, "prefixlen": 64, "scope": scope}
+def _v6(local, scope="global", prefixlen=120):
+    return {"family": "inet6", "local": local, "prefixlen": prefixlen, "scope": scope}
 
 
 LO = _link(1, "lo", ["LOOPBACK", "UP", "LOWER_UP"], "UNKNOWN",
-           [_v4("127.0.0.1", "host"), _v6("::1", "host")], link_type="loopback")
+           [_v4("127.0.0.1", "host"), _v6("::1", "host", 128)], link_type="loopback")
 UP = ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"]
 NO_CARRIER = ["NO-CARRIER", "BROADCAST", "MULTICAST", "UP"]
 ADMIN_DOWN = ["BROADCAST", "MULTICAST"]
-LL4, LL6 = _v6("fe80::1", "link"), _v6("fe80::2", "link")
+LL4, LL6 = _v6("fe80::1", "link", 64), _v6("fe80::2", "link", 64)
 DEF4 = {"dst": "default", "gateway": "198.18.1.254", "dev": "eth0", "flags": []}
-DEF6 = {"dst": "default", "gateway": "2001:db8::fe", "dev": "eth0", "flags": []}
+DEF6 = {"dst": "default", "gateway": "::ffff:198.18.7.254", "dev": "eth0", "flags": []}
 
 CONNECTIVITY = [
     # id, links, v4 routes, v6 routes, (overall, ipv4, ipv6)
@@ -653,7 +657,7 @@ CONNECTIVITY = [
      ("site", "site", "local")),
     ("global-with-route", [LO, _link(2, "eth0", UP, "UP", [_v4("198.18.1.1"), LL4])], [DEF4], [],
      ("online", "online", "local")),
-    ("ipv6-only-online", [LO, _link(2, "eth0", UP, "UP", [_v6("2001:db8::1"), LL6])], [], [DEF6],
+    ("ipv6-only-online", [LO, _link(2, "eth0", UP, "UP", [_v6("::ffff:198.18.7.1"), LL6])], [], [DEF6],
      ("online", "local", "online")),
     ("route-via-other-interface",
      [LO, _link(2, "eth0", UP, "UP", [_v4("198.18.1.1")]), _link(3, "eth1", ADMIN_DOWN, "DOWN")],
@@ -664,7 +668,8 @@ CONNECTIVITY = [
     # an IPv4 address and only an IPv6 default route: neither family is online
     ("v4-address-v6-route", [LO, _link(2, "eth0", UP, "UP", [_v4("198.18.1.1"), LL6])], [], [DEF6],
      ("site", "site", "local")),
-    ("site-scope", [LO, _link(2, "eth0", UP, "UP", [_v6("fec0::1", "site")])], [], [],
+    # scope comes from ip's "scope" key, not from the address text
+    ("site-scope", [LO, _link(2, "eth0", UP, "UP", [_v6("::ffff:198.18.7.2", "site")])], [], [],
      ("site", "local", "site")),
     ("loopback-ignored-even-with-global",
      [_link(1, "lo", ["LOOPBACK", "UP", "LOWER_UP"], "UNKNOWN", [_v4("198.18.9.9")], link_type="loopback"),

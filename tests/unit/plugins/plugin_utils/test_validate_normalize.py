@@ -86,8 +86,10 @@ def test_mac_rejects(value):
 @pytest.mark.parametrize("value, expected", [
     ("198.18.1.1/255.255.255.0", "198.18.1.1/24"), ("198.18.1.1/24", "198.18.1.1/24"),
     ("198.18.1.1/255.255.255.255", "198.18.1.1/32"), ("198.18.1.1/0.0.0.0", "198.18.1.1/0"),
-    ("2001:DB8:0:0:0:0:0:1/64", "2001:db8::1/64"), ("2001:0db8::0001/64", "2001:db8::1/64"),
-    ("2001:db8:0:0:1:0:0:1/128", "2001:db8::1:0:0:1/128"), ("::ffff:198.18.0.1/128", "::ffff:198.18.0.1/128"),
+    ("0:0:0:0:0:FFFF:198.18.0.1/120", "::ffff:198.18.0.1/120"),
+    ("0000::ffff:c612:0001/120", "::ffff:198.18.0.1/120"),
+    # RFC 5952: of two equally long zero runs the first is compressed
+    ("fe80:0:0:0:1:0:0:0/64", "fe80::1:0:0:0/64"), ("::ffff:198.18.0.1/128", "::ffff:198.18.0.1/128"),
 ])
 def test_interface_cidr(value, expected):
     assert normalize.interface_cidr(value, "p") == expected
@@ -95,7 +97,7 @@ def test_interface_cidr(value, expected):
 
 @pytest.mark.parametrize("value", ["198.18.1.1", "198.18.1.1/33", "198.18.1.1/255.0.255.0",
                                    "198.18.1.1/abc", "1.2.3/24", "198.018.1.1/24",
-                                   "2001:db8::1/129", "2001:db8::1/ffff::", "x/24", "1.2.3.4/24/1"])
+                                   "::ffff:198.18.0.1/129", "::ffff:198.18.0.1/ffff::", "x/24", "1.2.3.4/24/1"])
 def test_interface_cidr_rejects(value):
     with pytest.raises(normalize.NormalizeError):
         normalize.interface_cidr(value, "p")
@@ -103,8 +105,8 @@ def test_interface_cidr_rejects(value):
 
 def test_network_and_ip():
     assert normalize.network("198.18.1.9/255.255.255.0", "p") == "198.18.1.0/24"
-    assert normalize.network("2001:DB8::9/64", "p") == "2001:db8::/64"
-    assert normalize.ip_address("2001:DB8::0:1", "p") == "2001:db8::1"
+    assert normalize.network("::FFFF:198.18.0.9/120", "p") == "::ffff:198.18.0.0/120"
+    assert normalize.ip_address("::FFFF:C612:0001", "p") == "::ffff:198.18.0.1"
     with pytest.raises(normalize.NormalizeError):
         normalize.ip_address("198.18.0.1/32", "p")
 
@@ -119,10 +121,10 @@ def bare_action():
 def test_prepare_normalises_and_clears():
     prepared = bare_action().prepare({"config": [
         {"name": "eth1", "mac": "02-00-5E-10-00-01", "alias": None, "master": None},
-        {"name": "vx0", "kind": "vxlan", "vni": 1, "remote": "2001:DB8::2"}]})
+        {"name": "vx0", "kind": "vxlan", "vni": 1, "remote": "::FFFF:198.18.0.2"}]})
     assert prepared["config"][0] == {"name": "eth1", "mac": "02:00:5e:10:00:01", "alias": "",
                                      "master": ""}
-    assert prepared["config"][1]["remote"] == "2001:db8::2"
+    assert prepared["config"][1]["remote"] == "::ffff:198.18.0.2"
 
 
 def test_prepare_collects_all_normalisation_errors():
