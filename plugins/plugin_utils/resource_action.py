@@ -28,6 +28,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.hostnet.netif.plugins.module_utils import resource as resource_mod
@@ -133,6 +135,17 @@ class ResourceActionBase(ActionBase):
         return result
 
 
+_STEP = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
+
+
 def _lookup(item, path, prefix):
-    field = path[len(prefix) + 1:] if path.startswith(prefix + ".") else None
-    return item.get(field) if field else item
+    """The value at ``path`` (``config[0].addresses[1].label``) inside ``item`` (at ``prefix``)."""
+    if not path.startswith(prefix):
+        return item
+    value = item
+    for name, index in _STEP.findall(path[len(prefix):]):
+        try:
+            value = value[int(index)] if index else value[name]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
