@@ -248,7 +248,7 @@ class FakeIp:
             elif key == "txqueuelen":
                 link["txqlen"] = int(value)
             elif key == "group":
-                link["group"] = "default" if value == "0" else int(value)
+                link["group"] = "default" if value == "0" else value  # ip -json prints a string
             elif key in ("promisc", "allmulticast", "multicast"):
                 flag = {"promisc": "PROMISC", "allmulticast": "ALLMULTI",
                         "multicast": "MULTICAST"}[key]
