@@ -12,7 +12,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import netaddr
+try:
+    import netaddr
+except ImportError:  # normalize.ip_address() reports the missing library first
+    netaddr = None
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model, planner
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError

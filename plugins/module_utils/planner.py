@@ -283,7 +283,7 @@ def order(ops):
     """Sort ops into a kernel-acceptable order; stable within a phase/depth."""
     indexed = list(enumerate(ops))
     indexed.sort(key=lambda pair: (pair[1].sort_key(), pair[0]))
-    return [op for _, op in indexed]
+    return [op for dummy, op in indexed]
 
 
 def render(ops):

@@ -131,7 +131,7 @@ class Host:
         self.files = files
 
     def ip(self):
-        return reader.IpRunner(self.ip_path, lambda argv: self.run(argv))
+        return reader.IpRunner(self.ip_path, self.run)
 
 
 class SysctlIO:

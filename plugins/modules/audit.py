@@ -27,7 +27,7 @@ description:
   - Fleet checks (duplicate addresses and MACs, MTU and prefix mismatches, drift) need every
     host at once; they run in M(hostnet.netif.fleet_report).
 author:
-  - hostnet.netif maintainers
+  - hostnet.netif maintainers (@hostnet)
 requirements:
   - jsonschema and netaddr on the controller
 attributes:
@@ -41,6 +41,7 @@ attributes:
     support: none
     description: Nothing is changed, so there is no diff.
   platform:
+    support: full
     platforms: [posix]
     description: Audits facts gathered from Linux hosts.
 options:
@@ -141,7 +142,7 @@ findings:
     actual: {description: The value found (null when absent)., returned: always, type: raw, sample: 1}
     detail: {description: "What was found, and for effective sysctls how the kernel combined conf/all and the interface.", returned: always, type: str}
     references: {description: "CIS, STIG and OpenSCAP ids of the rule.", returned: always, type: dict}
-    waiver: {description: The waiver that applied (reason, expires, source)., returned: when waived or for audit.waiver_expired, type: dict}
+    waiver: {description: "The waiver that applied (reason, expires, source).", returned: when waived or for audit.waiver_expired, type: dict}
     alias: {description: The interface alias., returned: when the interface has one, type: str}
 summary:
   description: Number of findings per status.

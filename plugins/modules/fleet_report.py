@@ -25,7 +25,7 @@ description:
   - Runs entirely on the controller as an action plugin; use it with C(run_once).
   - Fails the task when a V(fail) or V(error) finding reaches O(fail_on), after the reports are written.
 author:
-  - hostnet.netif maintainers
+  - hostnet.netif maintainers (@hostnet)
 requirements:
   - jsonschema and netaddr on the controller
 attributes:
@@ -39,6 +39,7 @@ attributes:
     support: none
     description: Nothing is changed on hosts, so there is no diff.
   platform:
+    support: full
     platforms: [posix]
     description: Audits facts gathered from Linux hosts.
 options:

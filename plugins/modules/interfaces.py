@@ -36,7 +36,7 @@ description:
     O(config[].multicast=true) (loopback false), O(config[].arp=true); other kinds keep
     those three unchanged."
 author:
-  - hostnet.netif maintainers
+  - hostnet.netif maintainers (@hostnet)
 requirements:
   - iproute2 4.14 or newer (C(ip -json), C(ip -batch)) on the target
   - Python 3.8 or newer on the target (standard library only)
@@ -51,6 +51,7 @@ attributes:
     support: full
     description: Returns the affected items before and after as YAML.
   platform:
+    support: full
     platforms: [posix]
     description: Linux only.
 options:

@@ -89,7 +89,7 @@ def interface_cidr(value, path):
     if not isinstance(value, str) or value != value.strip() or value.count("/") != 1:
         raise NormalizeError(path, "expected address/prefixlen (for example 198.18.1.1/24), "
                                    "found %r" % (value,))
-    address_text, _, mask = value.partition("/")
+    address_text, dummy, mask = value.partition("/")
     try:
         address = netaddr.IPAddress(address_text, flags=netaddr.INET_PTON)
     except (netaddr.AddrFormatError, TypeError, ValueError):

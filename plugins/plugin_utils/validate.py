@@ -34,7 +34,7 @@ class SchemaError(ValueError):
         self.errors = list(errors)
         super(SchemaError, self).__init__(
             "%d invalid value%s: %s" % (len(self.errors), "" if len(self.errors) == 1 else "s",
-                                       "; ".join(str(e) for e in self.errors)))
+                                        "; ".join(str(e) for e in self.errors)))
 
 
 class Problem:
@@ -181,4 +181,3 @@ def validate(instance, name_or_schema):
     if found:
         raise SchemaError(found)
     return instance
-

@@ -29,7 +29,7 @@ import json
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import factpath
-from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.policy import (  # noqa: F401 (re-exported API)
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.policy import (  # noqa: F401 (re-exported API)  # pylint: disable=unused-import
     INTERNAL_RULES,
     RULE_FACTS_UNAVAILABLE,
     RULE_WAIVER_EXPIRED,
@@ -342,7 +342,7 @@ def required_subsets(policy):
     subsets = {"links"}
     keys = set()
     for rule in policy.rules:
-        refs = [rule.fact] + [ref for ref, _ in rule.when] + [ref for ref, _ in rule.drift_values]
+        refs = [rule.fact] + [ref for ref, dummy in rule.when] + [ref for ref, dummy in rule.drift_values]
         for ref in refs:
             if ref is None:
                 continue

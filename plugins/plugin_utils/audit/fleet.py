@@ -23,7 +23,10 @@ import fnmatch
 import json
 import re
 
-import netaddr
+try:
+    import netaddr
+except ImportError:  # load_policy() reports the missing library before any fleet check runs
+    netaddr = None
 
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.engine import (
     MISSING,
@@ -115,7 +118,7 @@ def _involved(members):
 
 
 def _names(members, limit=8):
-    text = ", ".join("%s (%s)" % (h, i) for h, i, _ in members[:limit])
+    text = ", ".join("%s (%s)" % (h, i) for h, i, dummy in members[:limit])
     if len(members) > limit:
         text += " and %d more" % (len(members) - limit)
     return text
@@ -218,7 +221,7 @@ def duplicate_mac(rule, contexts):
             continue  # bridges and VLANs share their port's MAC inside one host
         members.sort()
         involved = _involved(members)
-        for host, name, _ in members:
+        for host, name, dummy in members:
             findings.append(_fail(rule, host, name, "%s on one host only" % mac, mac,
                                   "MAC %s is used on %d hosts: %s" % (mac, len(hosts), _names(members)),
                                   involved))
@@ -277,7 +280,7 @@ def prefix_mismatch(rule, contexts):
     findings = []
     subnets, participants = _subnets(filt, contexts, rule, findings)
     lengths = {4: set(), 6: set()}
-    for version, _, prefixlen in subnets:
+    for version, dummy, prefixlen in subnets:
         lengths[version].add(prefixlen)
     parent = dict((key, key) for key in subnets)
 
@@ -288,7 +291,7 @@ def prefix_mismatch(rule, contexts):
         return key
 
     for key, members in subnets.items():
-        version, _, prefixlen = key
+        version, dummy, prefixlen = key
         for other in lengths[version]:
             if other == prefixlen:
                 continue

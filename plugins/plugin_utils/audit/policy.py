@@ -22,8 +22,14 @@ import json
 import os
 import re
 
-import jsonschema
-import netaddr
+try:
+    import jsonschema
+    import netaddr
+except ImportError as exc:  # load_policy() reports it; the controller needs both
+    jsonschema = netaddr = None
+    IMPORT_ERROR = exc
+else:
+    IMPORT_ERROR = None
 
 from ansible.module_utils.common.yaml import SafeLoader, yaml_load
 
@@ -515,7 +521,7 @@ def _read_source(source, base_dirs):
     if not isinstance(source, str) or not source.strip():
         raise PolicyError(None, ["policy: expected a shipped baseline name (%s), a file path or a "
                                  "policy mapping, found %s" % (", ".join(shipped_baselines()),
-                                                                _short(source))])
+                                                               _short(source))])
     source = str(source)
     path = None
     if re.match(r"^[a-z][a-z0-9_]*$", source) and os.path.isfile(os.path.join(BASELINE_DIR, source + ".yml")):
@@ -703,6 +709,9 @@ def load_policy(sources=None, waivers=None, base_dirs=None):
     ``base_dirs``: where relative paths are looked up (default: cwd).
     Raises PolicyError listing every problem with its path.
     """
+    if IMPORT_ERROR is not None:
+        raise PolicyError(None, ["the jsonschema and netaddr Python libraries are needed on the controller: %s"
+                                 % IMPORT_ERROR])
     base_dirs = list(base_dirs or []) + [os.getcwd()]
     if sources is None:
         sources = list(DEFAULT_POLICY)

@@ -46,7 +46,7 @@ def params(state, config=(), **kwargs):
 class Rig:
     def __init__(self, ssh=SSH):
         self.fake = FakeIp(links(), routes={"198.18.0.1": {"dst": "198.18.0.1", "dev": "eth0",
-                                                            "prefsrc": "198.18.0.10"}})
+                                                           "prefsrc": "198.18.0.10"}})
         environ = {"SSH_CONNECTION": ssh} if ssh else {}
         self.host = transaction.Host(self.fake.run, FakeIp.IP, environ=environ, files=NoSysfs())
 

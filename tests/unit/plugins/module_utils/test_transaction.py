@@ -285,7 +285,7 @@ def test_restore_plan_recreates_vlan_macvlan_vxlan_bond():
     ])
     from ansible_collections.hostnet.netif.plugins.module_utils import reader
     request = reader.GatherRequest(gather_subset=["links", "addresses"], sysctl_keys=[])
-    before, _ = reader.gather(host_for(fake).ip(), request, NoSysfs())
+    before, dummy = reader.gather(host_for(fake).ip(), request, NoSysfs())
     now = {"eth0": before["interfaces"]["eth0"]}
     ops = transaction.restore_plan(before["interfaces"], now, {"eth0.5", "b0", "vx"})
     rendered = planner.render(ops)

@@ -71,7 +71,7 @@ def test_action_side_rejects_with_path(entry):
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if "module" in e.get("sides", ["action", "module"])],
                          ids=[e["id"] for e in ENTRIES if "module" in e.get("sides", ["action", "module"])])
 def test_module_side_rejects_with_path(entry, tmp_path):
-    _, module, resource_cls = MODULES[entry.get("module", "interfaces")]
+    dummy, module, resource_cls = MODULES[entry.get("module", "interfaces")]
     validator = ArgumentSpecValidator(module.ARGUMENT_SPEC, required_if=module.REQUIRED_IF)
     checked = validator.validate(copy.deepcopy(entry["args"]))
     field = entry["path"].split(".")[-1].split("[")[0]
