@@ -14,12 +14,12 @@ export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 PYTEST      := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: help setup os-deps venv collection test unit integration sanity build doc-check audit demo bench clean
+.PHONY: help setup os-deps venv collection test unit integration sanity lint build doc-check audit demo bench clean
 
 help:
 	@echo "make audit   - audit this machine with the default baseline (reports on disk)"
 	@echo "make test    - set up and run every test and gate"
-	@echo "make unit | integration | sanity | build | doc-check | bench | demo | clean"
+	@echo "make unit | integration | sanity | lint | build | doc-check | bench | demo | clean"
 
 setup: os-deps venv collection
 
@@ -52,12 +52,16 @@ doc-check: venv
 sanity: venv
 	bash .ci/sanity.sh
 
+lint: venv
+	bash .ci/lint.sh
+
 test: setup
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) build
 	$(MAKE) doc-check
 	$(MAKE) sanity
+	$(MAKE) lint
 
 audit: setup
 	$(BIN)/ansible -i localhost, -c local -e ansible_python_interpreter=$(BIN)/python localhost -m hostnet.netif.interface_facts

@@ -173,6 +173,18 @@ if [ "${#skipped[@]}" -gt 0 ]; then
   printf '  - %s\n' "${skipped[@]}"
 fi
 if [ "$rc" -ne 0 ]; then
+  cat >&2 <<'HINTS'
+Usual fixes (prefer them to tests/sanity/ignore-*.txt):
+  disallowed-name "_"       ansible-test's pylint forbids "_": name it "dummy"
+  subprocess-run-check      pass check=True/False to subprocess.run explicitly
+  import: No module named   controller-only libraries (jsonschema, netaddr) go in
+                            try/except ImportError; fail with a clear message at use
+  invalid author            "Name (@github_handle)", e.g. "hostnet.netif maintainers (@hostnet)"
+  platform.support          attributes.platform needs "support: full"
+  return-syntax-error, "extra keys not allowed"
+                            a flow mapping {description: a, b, ...}: quote text with ", " or ": "
+  shebang                   "#!/usr/bin/env python" (not python3), or none
+HINTS
   echo "sanity: FAILED (results in $STAGE/tests/output)" >&2
 else
   echo "sanity: passed in $((SECONDS - T0))s"
