@@ -253,16 +253,13 @@ def parse_batch_error(lines, rc, stderr, stdout=""):
 # ---------------------------------------------------------------------------
 # restore plan
 # ---------------------------------------------------------------------------
-def _restorable_addresses(iface):
-    """Addresses the restore puts back: permanent, not IPv6 link-local (the kernel makes those)."""
-    result = {}
-    for entry in iface.get("addresses") or []:
-        if "permanent" not in entry.get("flags", ()):
-            continue
-        if entry["family"] == "ipv6" and entry.get("scope") == "link":
-            continue
-        result["%s/%d" % (entry["address"], entry["prefixlen"])] = entry
-    return result
+def _address_ops(name, before, now):
+    """Ops putting the addresses of ``name`` back as in ``before`` (facts records; ``now``
+    None when the interface was recreated): every attribute, finite lifetimes included;
+    kernel-made addresses (IPv6 link-local ...) are left to the kernel."""
+    from ansible_collections.hostnet.netif.plugins.module_utils import addresses  # cycle via resource
+    return addresses.restore_ops(name, before.get("kind"), before.get("addresses"),
+                                 (now or {}).get("addresses"))
 
 
 def _kind_params(iface):
@@ -323,21 +320,12 @@ def restore_plan(before, now, names, created=()):
                 state = planner.link_state(before[target])
                 ops.extend(planner.attribute_ops(target, before[target].get("kind"), None, state,
                                                  depth_before.get(target, 0), master_kinds=kinds))
-                for cidr, entry in sorted(_restorable_addresses(before[target]).items()):
-                    ops.append(planner.address_op(True, target, cidr, depth_before.get(target, 0),
-                                                  broadcast=entry.get("broadcast"),
-                                                  peer=entry.get("peer"), label=entry.get("label")))
+                ops.extend(_address_ops(target, before[target], None))
             continue
         handled.add(name)
         ops.extend(planner.attribute_ops(name, old.get("kind"), planner.link_state(cur),
                                          planner.link_state(old), depth, master_kinds=kinds))
-        old_addr, cur_addr = _restorable_addresses(old), _restorable_addresses(cur)
-        for cidr in sorted(set(cur_addr) - set(old_addr)):
-            ops.append(planner.address_op(False, name, cidr, depth))
-        for cidr in sorted(set(old_addr) - set(cur_addr)):
-            entry = old_addr[cidr]
-            ops.append(planner.address_op(True, name, cidr, depth, broadcast=entry.get("broadcast"),
-                                          peer=entry.get("peer"), label=entry.get("label")))
+        ops.extend(_address_ops(name, old, cur))
     return planner.order(ops)
 
 
