@@ -78,6 +78,6 @@ class ActionModule(ActionBase):
             summary[finding["status"]] += 1
             if engine.STATUS_RANK[finding["status"]] > engine.STATUS_RANK[status]:
                 status = finding["status"]
-        result.update(findings=findings, summary=summary, status=status,
+        result.update(findings=engine.with_references(policy, findings), summary=summary, status=status,
                       remediation=engine.remediation_plan(policy, findings))
         return result

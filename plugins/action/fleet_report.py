@@ -14,6 +14,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import gc
+
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.hostnet.netif.plugins.modules.fleet_report import ARGUMENT_SPEC
@@ -51,6 +53,18 @@ class ActionModule(ActionBase):
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
+        # The facts of thousands of hosts are millions of long-lived objects; the
+        # cyclic collector would scan them again and again (a third of the CPU
+        # time of a 10,000-host audit). Nothing here builds reference cycles.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run(tmp, task_vars)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
         try:

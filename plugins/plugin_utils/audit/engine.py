@@ -168,6 +168,7 @@ def explain_effective(ref, ctx, name, iface):
 # findings
 # ---------------------------------------------------------------------------
 def make_finding(rule, host, interface, status, expected, actual, detail):
+    """A finding dict (references are added by with_references, once per result)."""
     return {
         "host": host,
         "interface": interface,
@@ -176,10 +177,17 @@ def make_finding(rule, host, interface, status, expected, actual, detail):
         "severity": rule.severity,
         "status": status,
         "expected": expected,
-        "actual": _plain_value(actual),
+        "actual": None if actual is MISSING else actual,
         "detail": detail,
-        "references": rule.references,
     }
+
+
+def with_references(policy, findings):
+    """Add each finding's rule references (for per-host results; reports keep them in ``rules``)."""
+    catalog = policy.catalog()
+    for finding in findings:
+        finding["references"] = (catalog.get(finding["rule"]) or {}).get("references", {})
+    return findings
 
 
 class _InternalRule:
@@ -198,6 +206,13 @@ _EXPIRED = _InternalRule(RULE_WAIVER_EXPIRED)
 def _value_text(value):
     if value is MISSING:
         return "absent"
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
@@ -212,7 +227,11 @@ def _conditions(rule, ctx, name, iface):
     return True, None
 
 
-def _judge(rule, ctx, name, iface):
+_PASS = "pass"
+
+
+def _judge(rule, ctx, name, iface, keep_passes):
+    """A finding, None (rule does not apply) or _PASS (passed, not kept)."""
     if rule.when:
         applies, error = _conditions(rule, ctx, name, iface)
         if error is not None:
@@ -220,17 +239,20 @@ def _judge(rule, ctx, name, iface):
         if not applies:
             return None
     value, error = lookup(rule.fact, ctx, name, iface)
-    prefix = ("%s: " % name) if name is not None else ""
     if error is not None:
-        return make_finding(rule, ctx.host, name, "error", rule.expect.spec, value, prefix + error)
-    bad = rule.expect.failures(value)
-    if not bad:
+        return make_finding(rule, ctx.host, name, "error", rule.expect.spec, value,
+                            error if name is None else "%s: %s" % (name, error))
+    if not rule.expect.failures(value):
+        if not keep_passes:
+            return _PASS
         return make_finding(rule, ctx.host, name, "pass", rule.expect.spec, value,
-                            "%s%s is %s" % (prefix, rule.fact.text, _value_text(value)))
-    detail = "%s%s is %s, expected %s" % (prefix, rule.fact.text, _value_text(value),
-                                          rule.expect.describe())
-    if rule.fact.effective is not None and name is not None:
-        detail += "; " + explain_effective(rule.fact, ctx, name, iface)
+                            "%s is %s" % (rule.fact.text, _value_text(value)) if name is None
+                            else "%s: %s is %s" % (name, rule.fact.text, _value_text(value)))
+    detail = "%s is %s, expected %s" % (rule.fact.text, _value_text(value), rule.expect.text)
+    if name is not None:
+        detail = "%s: %s" % (name, detail)
+        if rule.fact.effective is not None:
+            detail += "; " + explain_effective(rule.fact, ctx, name, iface)
     return make_finding(rule, ctx.host, name, "fail", rule.expect.spec, value, detail)
 
 
@@ -273,6 +295,44 @@ def _apply_waivers(policy, findings, host, groups, today, report_expired):
     return findings
 
 
+def _evaluate(policy, ctx, today, keep_passes, missing_reason=None):
+    """(findings, passed) for one host; ``passed`` counts passes per rule when not kept."""
+    host = ctx.host
+    if not ctx.ok:
+        detail = ctx.problem
+        if missing_reason and ctx.facts is None:
+            detail = "no facts: %s" % missing_reason
+        findings = [make_finding(_NO_FACTS, host, None, "error", "a facts document", None, detail)]
+        return _apply_waivers(policy, findings, host, ctx.groups, today, True), {}
+    findings = []
+    passed = {}
+    append = findings.append
+    groups = ctx.groups
+    for rule in policy.host_rules:
+        if rule.select.any_host or rule.select.host_matches(host, groups):
+            outcome = _judge(rule, ctx, None, None, keep_passes)
+            if outcome is _PASS:
+                passed[rule.id] = passed.get(rule.id, 0) + 1
+            elif outcome is not None:
+                append(outcome)
+    interfaces = ctx.interfaces
+    for rule in policy.interface_rules:
+        select = rule.select
+        if not (select.any_host or select.host_matches(host, groups)):
+            continue
+        for name, iface in interfaces:
+            if select.interface_matches(name, iface):
+                outcome = _judge(rule, ctx, name, iface, keep_passes)
+                if outcome is _PASS:
+                    passed[rule.id] = passed.get(rule.id, 0) + 1
+                elif outcome is not None:
+                    alias = iface.get("alias")
+                    if alias:
+                        outcome["alias"] = alias
+                    append(outcome)
+    return _apply_waivers(policy, findings, host, groups, today, True), passed
+
+
 def evaluate_host(policy, host, groups, facts, today=None, missing_reason=None):
     """Findings of the host and interface rules of ``policy`` on one facts document.
 
@@ -280,32 +340,10 @@ def evaluate_host(policy, host, groups, facts, today=None, missing_reason=None):
     error finding). ``groups`` are the host's inventory groups (selectors and
     waivers match them). ``today`` (date or ISO string) decides waiver expiry.
     ``missing_reason`` says why there are no facts (e.g. the gathering error).
+    Every finding is returned, passes included.
     """
-    today = _today(today)
     ctx = facts if isinstance(facts, HostContext) else HostContext(host, groups, facts)
-    if not ctx.ok:
-        detail = ctx.problem
-        if missing_reason and (facts is None or getattr(facts, "facts", False) is None):
-            detail = "no facts: %s" % missing_reason
-        findings = [make_finding(_NO_FACTS, host, None, "error", "a facts document", None, detail)]
-        return _apply_waivers(policy, findings, host, ctx.groups, today, True)
-    findings = []
-    for rule in policy.host_rules:
-        if rule.select.host_matches(host, ctx.groups):
-            finding = _judge(rule, ctx, None, None)
-            if finding is not None:
-                findings.append(finding)
-    for rule in policy.interface_rules:
-        if not rule.select.host_matches(host, ctx.groups):
-            continue
-        for name, iface in ctx.interfaces:
-            if rule.select.interface_matches(name, iface):
-                finding = _judge(rule, ctx, name, iface)
-                if finding is not None:
-                    if iface.get("alias"):
-                        finding["alias"] = iface["alias"]
-                    findings.append(finding)
-    return _apply_waivers(policy, findings, host, ctx.groups, today, True)
+    return _evaluate(policy, ctx, _today(today), True, missing_reason)[0]
 
 
 def fleet(policy, facts_by_host, groups_by_host=None, today=None):
@@ -420,13 +458,15 @@ def _utc_now():
 
 
 def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, generated_at=None,
-                 include_passed=False, today=None):
+                 include_passed=False, today=None, passed=None):
     """The canonical report (report.schema.json) from per-host and fleet findings.
 
     ``host_findings`` is ``{host: [findings]}`` with an entry for EVERY audited
     host (an unreachable host carries its facts_unavailable error). Findings
     that passed are rolled up into per-host and per-rule counts and the
     host x rule matrix; with ``include_passed`` they are listed too.
+    ``passed`` is ``{host: {rule: count}}`` for passes that were counted
+    instead of kept as findings (bulk audits).
     """
     groups_by_host = groups_by_host or {}
     catalog = policy.catalog()
@@ -434,10 +474,11 @@ def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, 
     for host in host_findings:
         per_host[host] = {"name": host, "groups": sorted(groups_by_host.get(host) or ()),
                           "status": "pass", "counts": _empty_counts(), "rules": {}}
-    listed = []
+    listed = {}
     totals = _empty_counts()
     by_severity = dict((name, 0) for name in SEVERITIES)
     rule_counts = dict((rule_id, _empty_counts()) for rule_id in catalog)
+    rank_of = STATUS_RANK
 
     def account(finding):
         host = finding["host"]
@@ -446,30 +487,44 @@ def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, 
             entry = per_host[host] = {"name": host, "groups": sorted(groups_by_host.get(host) or ()),
                                       "status": "pass", "counts": _empty_counts(), "rules": {}}
         status = finding["status"]
+        rule_id = finding["rule"]
         entry["counts"][status] += 1
         totals[status] += 1
-        counts = rule_counts.get(finding["rule"])
+        counts = rule_counts.get(rule_id)
         if counts is None:
-            counts = rule_counts[finding["rule"]] = _empty_counts()
+            counts = rule_counts[rule_id] = _empty_counts()
         counts[status] += 1
-        rank = STATUS_RANK[status]
-        previous = entry["rules"].get(finding["rule"])
-        if previous is None or STATUS_RANK[previous] < rank:
-            entry["rules"][finding["rule"]] = status
-        if STATUS_RANK[entry["status"]] < rank:
+        rank = rank_of[status]
+        rules = entry["rules"]
+        previous = rules.get(rule_id)
+        if previous is None or rank_of[previous] < rank:
+            rules[rule_id] = status
+        if rank_of[entry["status"]] < rank:
             entry["status"] = status
-        if status in ("fail", "error"):
+        if status == "fail" or status == "error":
             by_severity[finding["severity"]] += 1
         if status != "pass" or include_passed:
-            item = dict(finding)
-            item.pop("references", None)  # the rules catalog carries them once
-            listed.append(item)
+            if "references" in finding:  # the rules catalog carries them once
+                finding = dict(finding)
+                del finding["references"]
+            bucket = listed.get(host)
+            if bucket is None:
+                bucket = listed[host] = []
+            bucket.append(finding)
 
     for findings in host_findings.values():
         for finding in findings:
             account(finding)
     for finding in fleet_findings:
         account(finding)
+    for host, tally in (passed or {}).items():
+        entry = per_host[host]
+        rules = entry["rules"]
+        for rule_id, count in tally.items():
+            entry["counts"]["pass"] += count
+            totals["pass"] += count
+            rule_counts[rule_id]["pass"] += count
+            rules.setdefault(rule_id, "pass")
 
     hosts = [per_host[name] for name in sorted(per_host)]
     hosts_by_status = _empty_counts()
@@ -481,7 +536,12 @@ def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, 
         result = "error"
     else:
         result = "pass"
-    listed.sort(key=lambda f: (f["host"], f["rule"], f["interface"] or ""))
+    ordered = []
+    for entry in hosts:
+        bucket = listed.get(entry["name"])
+        if bucket:
+            bucket.sort(key=lambda f: (f["rule"], f["interface"] or ""))
+            ordered.extend(bucket)
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
         "generator": "hostnet.netif audit",
@@ -499,7 +559,7 @@ def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, 
         "rules": catalog,
         "hosts": hosts,
         "findings_listed": "all" if include_passed else "not_passed",
-        "findings": listed,
+        "findings": ordered,
     }
 
 
@@ -508,19 +568,24 @@ def audit(policy, facts_by_host, groups_by_host=None, today=None, include_passed
     """Evaluate every host and the fleet checks; return the report.
 
     ``missing_reasons`` ({host: text}) explains hosts whose facts are None.
+    Passing host and interface findings are counted, not kept, unless
+    ``include_passed``: memory and time stay proportional to the problems.
     """
+    today = _today(today)
     groups_by_host = groups_by_host or {}
     missing_reasons = missing_reasons or {}
     host_findings = {}
+    passed = {}
     contexts = {}
     for host, facts in facts_by_host.items():
         ctx = HostContext(host, groups_by_host.get(host), facts)
         contexts[host] = ctx
-        host_findings[host] = evaluate_host(policy, host, ctx.groups, ctx, today,
-                                            missing_reason=missing_reasons.get(host))
+        host_findings[host], passed[host] = _evaluate(policy, ctx, today, include_passed,
+                                                      missing_reasons.get(host))
     fleet_findings = fleet(policy, contexts, groups_by_host, today)
     return build_report(policy, host_findings, fleet_findings, groups_by_host,
-                        generated_at=generated_at, include_passed=include_passed, today=today)
+                        generated_at=generated_at, include_passed=include_passed, today=today,
+                        passed=passed)
 
 
 def fail_on_reached(report, threshold):

@@ -143,11 +143,9 @@ class FactRef:
 def resolve(root, keys):
     """Walk ``keys`` from ``root``; MISSING when a key is absent."""
     node = root
-    for key in keys:
-        if isinstance(node, dict):
-            node = node.get(key, MISSING)
-            if node is MISSING:
-                return MISSING
-        else:
-            return MISSING
+    try:
+        for key in keys:
+            node = node[key]
+    except (KeyError, TypeError, IndexError):
+        return MISSING
     return node

@@ -276,6 +276,9 @@ def _number(value):
     return None
 
 
+_NONE = ()
+
+
 class Expectation:
     """Expect operators compiled to (name, argument, test) triples; all must hold."""
 
@@ -289,12 +292,28 @@ class Expectation:
             if name == "matches":
                 arg = re.compile(arg)
             self.checks.append((name, arg))
+        self.text = self.describe()
+        # one integer operator on an integer value (most sysctl rules): no generic loop
+        self._int_op = None
+        if len(self.checks) == 1:
+            name, arg = self.checks[0]
+            if name in ("equals", "min", "max") and type(arg) is int:
+                self._int_op = (name, arg)
 
     def failures(self, value):
         """Return the operators ``value`` violates (empty list = holds).
 
         ``value`` is factpath.MISSING for a key that is not in the document.
         """
+        if self._int_op is not None and type(value) is int:
+            name, arg = self._int_op
+            if name == "equals":
+                ok = value == arg
+            elif name == "min":
+                ok = value >= arg
+            else:
+                ok = value <= arg
+            return _NONE if ok else [name]
         missing = value is factpath.MISSING or value is None
         bad = []
         for name, arg in self.checks:
@@ -352,6 +371,7 @@ class Selector:
         self.exclude_kinds = frozenset(spec.get("exclude_kinds") or [])
         self.flags = frozenset(spec.get("flags") or [])
         self.exclude_flags = frozenset(spec.get("exclude_flags") or [])
+        self.any_host = not self.hosts and not self.exclude_hosts
         self.spec = spec
 
     @staticmethod

@@ -40,11 +40,15 @@ def _umask():
 
 
 def write_text(path, text):
+    """Write ``text`` (a string or an iterable of strings) to ``path`` atomically."""
     directory = os.path.dirname(path)
     handle, tmp = tempfile.mkstemp(prefix=".netif-audit-", dir=directory)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as stream:
-            stream.write(text)
+            if isinstance(text, str):
+                stream.write(text)
+            else:
+                stream.writelines(text)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
@@ -70,5 +74,10 @@ def write_reports(report, directory, formats=FORMATS, detail_limit=DETAIL_LIMIT,
     paths = {}
     for fmt in formats:
         path = os.path.join(directory, basename + WRITERS[fmt].SUFFIX)
-        paths[fmt] = write_text(path, render(report, fmt, detail_limit))
+        writer = WRITERS[fmt]
+        if hasattr(writer, "chunks"):
+            content = writer.chunks(report, detail_limit=detail_limit)
+        else:
+            content = writer.render(report, detail_limit=detail_limit)
+        paths[fmt] = write_text(path, content)
     return paths

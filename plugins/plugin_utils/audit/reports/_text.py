@@ -49,16 +49,26 @@ def one_line(value):
     return _CONTROL_ALL.sub(_visible, value)
 
 
+# anything that needs escaping in XML/HTML text or attributes
+_SPECIAL = re.compile(u"[&<>\"'\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
 def xml(value):
     """Text for XML character data and attribute values (quotes escaped too)."""
+    if type(value) is str and _SPECIAL.search(value) is None:
+        return value
     return html.escape(text(value), quote=True)
 
 
 def xml_attr(value):
+    if type(value) is str and _SPECIAL.search(value) is None:
+        return value
     return html.escape(one_line(value), quote=True)
 
 
 def html_text(value):
+    if type(value) is str and _SPECIAL.search(value) is None:
+        return value
     return html.escape(text(value), quote=True)
 
 

@@ -1,7 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: hostnet.netif contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The canonical JSON report (schemas/report.schema.json)."""
+"""The canonical JSON report (schemas/report.schema.json).
+
+Sorted keys, ASCII only (control characters and lone surrogates become \\u
+escapes), and ``<``, ``>``, ``&`` escaped too (they only occur inside strings),
+so the document is safe to embed in HTML or XML as it is.
+
+Written in chunks: the top-level keys in order, the two long lists (hosts,
+findings) one item at a time, each item by the C encoder (``json.dumps`` of
+one value; ``iterencode`` would fall back to the pure-Python encoder). A
+10,000-host report never exists as one string in memory.
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,13 +20,38 @@ __metaclass__ = type
 import json
 
 SUFFIX = ".json"
+_STREAMED = ("findings", "hosts")
 
 
-def render(report, **_options):
-    """Sorted keys, ASCII only: control characters and lone surrogates become \\u escapes.
+def _escape(chunk):
+    if "<" in chunk or ">" in chunk or "&" in chunk:
+        return chunk.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return chunk
 
-    ``<``, ``>`` and ``&`` are escaped too (they can only occur inside strings),
-    so the document is also safe to embed in HTML or XML as it is.
-    """
-    text = json.dumps(report, indent=1, sort_keys=True, ensure_ascii=True, default=str)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") + "\n"
+
+def chunks(report, **_options):
+    encode = json.JSONEncoder(sort_keys=True, ensure_ascii=True, separators=(",", ":"),
+                              default=str).encode
+    first = True
+    for key in sorted(report):
+        yield ("{" if first else ",") + encode(key) + ":"
+        first = False
+        value = report[key]
+        if key in _STREAMED and isinstance(value, list):
+            yield "["
+            batch = []
+            for index, item in enumerate(value):
+                batch.append(_escape(encode(item)))
+                if len(batch) == 500:
+                    yield ("," if index >= 500 else "") + ",".join(batch)
+                    batch = []
+            if batch:
+                yield ("," if len(value) > len(batch) else "") + ",".join(batch)
+            yield "]"
+        else:
+            yield _escape(encode(value))
+    yield "{}\n" if first else "}\n"
+
+
+def render(report, **options):
+    return "".join(chunks(report, **options))

@@ -23,21 +23,36 @@ _ELEMENT = {"fail": "failure", "error": "error"}
 def _finding_line(finding):
     where = finding["interface"] if finding["interface"] is not None else "host"
     line = "[%s] %s: %s" % (finding["status"], where, finding["detail"])
-    if finding.get("involved"):
-        line += " (involved: %s)" % ", ".join(
-            "%s/%s=%s" % (i["host"], i["interface"], _text.one_line(i["value"])) for i in finding["involved"])
+    involved = finding.get("involved")
+    if involved:
+        line += " (involved: %s%s)" % (
+            ", ".join("%s/%s=%s" % (i["host"], i["interface"], i["value"]) for i in involved[:10]),
+            "" if finding.get("involved_total", 0) <= 10 else " and %d more" % (finding["involved_total"] - 10))
     return line
 
 
-def render(report, **_options):
+def render(report, **options):
+    return "".join(chunks(report, **options))
+
+
+def chunks(report, **_options):
     rules = report["rules"]
     by_host = {}
     for finding in report["findings"]:
         if finding["status"] != "pass":
             by_host.setdefault(finding["host"], {}).setdefault(finding["rule"], []).append(finding)
     summary = report["summary"]
-    tests = failures = errors = skipped = 0
-    suites = []
+    yield ('<?xml version="1.0" encoding="UTF-8"?>\n'
+           '<testsuites name="%s" tests="%d" failures="%d" errors="%d" skipped="%d">\n'
+           % (_text.xml_attr("hostnet.netif audit: %s (%s)" % (", ".join(report["policy"]["names"]),
+                                                               summary["result"])),
+              sum(len(h["rules"]) for h in report["hosts"]),
+              sum(1 for h in report["hosts"] for s in h["rules"].values() if s == "fail"),
+              sum(1 for h in report["hosts"] for s in h["rules"].values() if s == "error"),
+              sum(1 for h in report["hosts"] for s in h["rules"].values() if s == "waived")))
+    case_names = dict((rule_id, _text.xml_attr("%s: %s" % (rule_id, (rule or {}).get("title", rule_id))))
+                      for rule_id, rule in rules.items())
+    timestamp = _text.xml_attr(report["generated_at"].rstrip("Z"))
     for host in report["hosts"]:
         name = host["name"]
         host_attr = _text.xml_attr(name)
@@ -47,8 +62,10 @@ def render(report, **_options):
         for rule_id in sorted(host["rules"]):
             status = host["rules"][rule_id]
             rule = rules.get(rule_id) or {}
-            title = rule.get("title", rule_id)
-            head = '    <testcase classname="%s" name="%s"' % (host_attr, _text.xml_attr("%s: %s" % (rule_id, title)))
+            case_name = case_names.get(rule_id)
+            if case_name is None:
+                case_name = _text.xml_attr(rule_id)
+            head = '    <testcase classname="%s" name="%s"' % (host_attr, case_name)
             if status == "pass":
                 cases.append(head + "/>")
                 continue
@@ -70,20 +87,10 @@ def render(report, **_options):
             cases.append('%s>\n      <%s type="%s" message="%s">%s</%s>\n    </testcase>'
                          % (head, _ELEMENT[status], _text.xml_attr(rule.get("severity", status)),
                             _text.xml_attr(message[:500]), body, _ELEMENT[status]))
-        tests += len(cases)
-        failures += h_fail
-        errors += h_err
-        skipped += h_skip
-        suites.append('  <testsuite name="%s" tests="%d" failures="%d" errors="%d" skipped="%d" '
-                      'timestamp="%s">\n    <properties>\n      <property name="groups" value="%s"/>\n'
-                      '      <property name="status" value="%s"/>\n    </properties>\n%s\n  </testsuite>'
-                      % (host_attr, len(cases), h_fail, h_err, h_skip,
-                         _text.xml_attr(report["generated_at"].rstrip("Z")),
-                         _text.xml_attr(",".join(host["groups"])), _text.xml_attr(host["status"]),
-                         "\n".join(cases)))
-    head = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<testsuites name="%s" tests="%d" failures="%d" errors="%d" skipped="%d">'
-            % (_text.xml_attr("hostnet.netif audit: %s (%s)" % (", ".join(report["policy"]["names"]),
-                                                                summary["result"])),
-               tests, failures, errors, skipped))
-    return "\n".join([head] + suites + ["</testsuites>", ""])
+        yield ('  <testsuite name="%s" tests="%d" failures="%d" errors="%d" skipped="%d" '
+               'timestamp="%s">\n    <properties>\n      <property name="groups" value="%s"/>\n'
+               '      <property name="status" value="%s"/>\n    </properties>\n%s\n  </testsuite>\n'
+               % (host_attr, len(cases), h_fail, h_err, h_skip, timestamp,
+                  _text.xml_attr(",".join(host["groups"])), _text.xml_attr(host["status"]),
+                  "\n".join(cases)))
+    yield "</testsuites>\n"
