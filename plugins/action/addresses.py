@@ -43,15 +43,17 @@ def normalize_entry(raw, name, path):
     Returns (entry, identity); identity is what the kernel keys the address
     by: (4, address, prefixlen) or (6, address).
     """
+    # a string entry is its address: errors name the entry (the schema does the same)
+    address_path = path if isinstance(raw, str) else path + ".address"
     entry = {"address": raw} if isinstance(raw, str) else dict(raw)
     text = entry.get("address")
     prefixlen = entry.pop("prefixlen", None)
     if isinstance(text, str) and "/" not in text:
         if prefixlen is None:
-            raise normalize.NormalizeError(path + ".address", "%r has no prefix length; write it "
+            raise normalize.NormalizeError(address_path, "%r has no prefix length; write it "
                                            "as address/prefixlen or give prefixlen" % (text,))
         text = "%s/%d" % (text, prefixlen)
-    cidr = normalize.interface_cidr(text, path + ".address")
+    cidr = normalize.interface_cidr(text, address_path)
     version = _family(cidr)
     if prefixlen is not None and prefixlen != int(cidr.split("/")[1]):
         raise normalize.NormalizeError(path + ".prefixlen", "%d disagrees with the prefix of %s"

@@ -139,6 +139,8 @@ def desired_entry(raw, name, path):
     The entry's ``address`` is ``ip/prefixlen`` text; ``_iface`` is the parsed
     value and ``_key`` its identity.
     """
+    # a string entry is its address: errors name the entry, as the controller's do
+    address_path = path if isinstance(raw, str) else path + ".address"
     if isinstance(raw, str):
         raw = {"address": raw}
     if not isinstance(raw, dict):
@@ -155,10 +157,10 @@ def desired_entry(raw, name, path):
             raise InputError(path + ".prefixlen", "expected 0..128, found %r" % (prefixlen,))
     if isinstance(text, str) and "/" not in text:
         if prefixlen is None:
-            raise InputError(path + ".address", "%r has no prefix length; write it as "
-                                                "address/prefixlen or give prefixlen" % (text,))
+            raise InputError(address_path, "%r has no prefix length; write it as "
+                                           "address/prefixlen or give prefixlen" % (text,))
         text = "%s/%d" % (text, prefixlen)
-    iface = _parse_cidr(text, path + ".address")
+    iface = _parse_cidr(text, address_path)
     if prefixlen is not None and prefixlen != iface.network.prefixlen:
         raise InputError(path + ".prefixlen", "%d disagrees with the prefix of %s"
                          % (prefixlen, given["address"]))
@@ -379,9 +381,11 @@ class AddressesResource(res.Resource):
                 entries = checked
             elif state in (res.MERGED, res.REPLACED, res.OVERRIDDEN, res.RENDERED):
                 entries = []
-            if not offline and name not in current and state != res.DELETED:
-                raise InputError(path + ".name", "interface %s does not exist" % name)
             result[name] = {"name": name, "addresses": entries, "_path": path}
+        if not offline and state != res.DELETED:  # input errors first, then the host's
+            for name, item in result.items():
+                if name not in current:
+                    raise InputError(item["_path"] + ".name", "interface %s does not exist" % name)
         return result
 
     # -- planning ------------------------------------------------------------

@@ -459,9 +459,10 @@ class SysctlsResource(res.Resource):
                     if state == res.DELETED and key in NOT_RESET[family]:
                         raise InputError(where, "is never reset (it has no default to return "
                                                 "to); set it with state=merged")
-            if not offline:
-                self._check_against_host(item, path, current)
             result[name] = item
+        if not offline:  # input errors first (all items), then what the host says
+            for item in result.values():
+                self._check_against_host(item, item["_path"], current)
         return result
 
     def _check_against_host(self, item, path, current):

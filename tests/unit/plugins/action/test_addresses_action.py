@@ -71,7 +71,9 @@ def test_schema_errors_name_the_path(entries, path, expected):
 @pytest.mark.parametrize("entries, path, words", [
     (["198.18.1.1/24", "198.18.1.1/255.255.255.0"], "config[0].addresses[1]", "same address"),
     (["::ffff:198.19.7.10/120", "::FFFF:C613:70A/121"], "config[0].addresses[1]", "same address"),
-    (["198.18.1.1/255.0.255.0"], "config[0].addresses[0].address", "not contiguous"),
+    (["198.18.1.1/255.0.255.0"], "config[0].addresses[0]", "not contiguous"),
+    ([{"address": "198.18.1.1/255.0.255.0"}], "config[0].addresses[0].address", "not contiguous"),
+    ([{"address": "198.18.1.1"}], "config[0].addresses[0].address", "no prefix length"),
     ([{"address": "198.18.1.1", "prefixlen": 24, "broadcast": "+"},
       {"address": "198.18.1.1/24"}], "config[0].addresses[1]", "same address"),
     ([{"address": "198.18.1.1/24", "prefixlen": 25}], "config[0].addresses[0].prefixlen",

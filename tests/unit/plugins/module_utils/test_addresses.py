@@ -237,12 +237,13 @@ def test_ipv6_new_prefix_length_replaces_the_address(rig):
 
 
 @pytest.mark.parametrize("raw, path, words", [
-    ("198.18.1.1", "x.address", "no prefix length"),
-    ("198.18.1.1/33", "x.address", "0..32"),
-    ("198.18.1.1/255.0.255.0", "x.address", "not contiguous"),
-    ("198.18.1.1/0.0.0.255", "x.address", "not contiguous"),
-    ("198.18.1.1/24; reboot", "x.address", "prefix length or netmask"),
-    ("$(reboot)/24", "x.address", "expected address/prefixlen"),
+    ("198.18.1.1", "x", "no prefix length"),
+    ("198.18.1.1/33", "x", "0..32"),
+    ("198.18.1.1/255.0.255.0", "x", "not contiguous"),
+    ("198.18.1.1/0.0.0.255", "x", "not contiguous"),
+    ("198.18.1.1/24; reboot", "x", "prefix length or netmask"),
+    ("$(reboot)/24", "x", "expected address/prefixlen"),
+    ({"address": "198.18.1.1"}, "x.address", "no prefix length"),
     ({"address": "198.18.1.1/24", "prefixlen": 25}, "x.prefixlen", "disagrees"),
     ({"address": "::1/128", "broadcast": "::2"}, "x.broadcast", "IPv6"),
     ({"address": "::1/128", "label": "eth1"}, "x.label", "IPv4"),

@@ -14,11 +14,17 @@ import yaml
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.hostnet.netif.plugins.action.addresses import ActionModule as AddressesAction
 from ansible_collections.hostnet.netif.plugins.action.interfaces import ActionModule
+from ansible_collections.hostnet.netif.plugins.action.sysctls import ActionModule as SysctlsAction
 from ansible_collections.hostnet.netif.plugins.module_utils import resource, transaction
+from ansible_collections.hostnet.netif.plugins.module_utils.addresses import AddressesResource
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError, NetifError
 from ansible_collections.hostnet.netif.plugins.module_utils.interfaces import InterfacesResource
+from ansible_collections.hostnet.netif.plugins.module_utils.sysctls import SysctlsResource
+from ansible_collections.hostnet.netif.plugins.modules import addresses as addresses_module
 from ansible_collections.hostnet.netif.plugins.modules import interfaces as interfaces_module
+from ansible_collections.hostnet.netif.plugins.modules import sysctls as sysctls_module
 from ansible_collections.hostnet.netif.plugins.plugin_utils.resource_action import InputProblems
 
 from netif_fakeip import FakeIp, NoSysfs
@@ -28,7 +34,9 @@ CORPUS = os.path.join(HERE, "..", "..", "fixtures", "hostile_inputs.yml")
 with open(CORPUS, encoding="utf-8") as handle:
     ENTRIES = yaml.safe_load(handle)
 IDS = [entry["id"] for entry in ENTRIES]
-MODULES = {"interfaces": (ActionModule, interfaces_module, InterfacesResource)}
+MODULES = {"interfaces": (ActionModule, interfaces_module, InterfacesResource),
+           "addresses": (AddressesAction, addresses_module, AddressesResource),
+           "sysctls": (SysctlsAction, sysctls_module, SysctlsResource)}
 
 
 def test_corpus_is_big_and_well_formed():
