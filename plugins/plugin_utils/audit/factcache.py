@@ -27,6 +27,22 @@ import re
 
 _WRAPPED = re.compile(r"^s(\d+)_(.+)$")
 PAYLOAD = "__payload__"
+TYPE_KEY = "__ansible_type"
+
+
+def untag(value):
+    """Drop ansible-core 2.19's serialized data tags: ``{"__ansible_type": ..., "value": v}`` -> v.
+
+    Facts a module returned are stored plain; values that went through
+    set_fact or templating carry tags (Origin, TrustedAsTemplate ...).
+    """
+    if isinstance(value, dict):
+        if TYPE_KEY in value and "value" in value:
+            return untag(value["value"])
+        return dict((key, untag(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return [untag(item) for item in value]
+    return value
 
 
 def _netif(data):
@@ -78,10 +94,14 @@ def read_fact_cache(directory, prefix=""):
             data, problem = None, "not JSON: %s" % exc
         if isinstance(data, dict) and list(data) == [PAYLOAD]:
             wrapped = match is not None
+            payload = data[PAYLOAD]
             try:
-                data = json.loads(data[PAYLOAD])
+                data = json.loads(payload)
             except (TypeError, ValueError) as exc:
                 data, problem = None, "payload is not JSON: %s" % exc
+            else:
+                if TYPE_KEY in payload:  # only tagged values pay for the walk
+                    data = untag(data)
         elif data is not None:
             host = key  # an old-style file is named by the host alone
         if host in wrapped_hosts and not wrapped:

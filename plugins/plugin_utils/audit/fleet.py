@@ -84,7 +84,7 @@ def _entries(ctx):
                     continue
                 version, value, canonical = parsed
                 prefixlen = item.get("prefixlen")
-                if type(prefixlen) is not int or not 0 <= prefixlen <= _BITS[version]:
+                if type(prefixlen) is not int or not 0 <= prefixlen <= _BITS[version]:  # not bool  # pylint: disable=unidiomatic-typecheck
                     continue
                 out.append(_Entry(ctx.host, name, iface, item.get("family") or "ipv%d" % version,
                                   canonical, prefixlen, value, version, str(item.get("scope", "global"))))

@@ -297,7 +297,7 @@ class Expectation:
         self._int_op = None
         if len(self.checks) == 1:
             name, arg = self.checks[0]
-            if name in ("equals", "min", "max") and type(arg) is int:
+            if name in ("equals", "min", "max") and type(arg) is int:  # not bool  # pylint: disable=unidiomatic-typecheck
                 self._int_op = (name, arg)
 
     def failures(self, value):
@@ -305,7 +305,7 @@ class Expectation:
 
         ``value`` is factpath.MISSING for a key that is not in the document.
         """
-        if self._int_op is not None and type(value) is int:
+        if self._int_op is not None and type(value) is int:  # not bool  # pylint: disable=unidiomatic-typecheck
             name, arg = self._int_op
             if name == "equals":
                 ok = value == arg

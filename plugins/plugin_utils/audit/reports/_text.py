@@ -55,19 +55,19 @@ _SPECIAL = re.compile(u"[&<>\"'\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 def xml(value):
     """Text for XML character data and attribute values (quotes escaped too)."""
-    if type(value) is str and _SPECIAL.search(value) is None:
+    if type(value) is str and _SPECIAL.search(value) is None:  # exact str: fast path  # pylint: disable=unidiomatic-typecheck
         return value
     return html.escape(text(value), quote=True)
 
 
 def xml_attr(value):
-    if type(value) is str and _SPECIAL.search(value) is None:
+    if type(value) is str and _SPECIAL.search(value) is None:  # exact str: fast path  # pylint: disable=unidiomatic-typecheck
         return value
     return html.escape(one_line(value), quote=True)
 
 
 def html_text(value):
-    if type(value) is str and _SPECIAL.search(value) is None:
+    if type(value) is str and _SPECIAL.search(value) is None:  # exact str: fast path  # pylint: disable=unidiomatic-typecheck
         return value
     return html.escape(text(value), quote=True)
 
