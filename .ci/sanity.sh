@@ -143,16 +143,25 @@ export PATH="$PYBIN:$PATH"
 
 # ---------------------------------------------------------------- venvs
 # Create (first run) or check the test venvs; pip's output goes to a log.
+# The first run on a machine creates ~20 venvs (minutes, mostly pip): two lanes,
+# the controller's venvs here and the other Pythons' from a second copy of the
+# stage (ansible-test keeps scratch files under the working directory).
 step "prepare test venvs"
-prime() {
-  local log=$ROOT/.build/sanity/venvs.log
+prime() { # prime LOG ARGS...
+  local log=$1; shift
   if ! "$ANSIBLE_TEST" sanity "$@" --prime-venvs "${AT_ARGS[@]}" >>"$log" 2>&1; then
-    tail -n 60 "$log" >&2; echo "sanity: preparing venvs failed (log: $log)" >&2; exit 1
+    tail -n 60 "$log" >&2; echo "sanity: preparing venvs failed (log: $log)" >&2; return 1
   fi
 }
-: >"$ROOT/.build/sanity/venvs.log"
-prime --python "$CONTROLLER" "${SKIP_ARGS[@]}"
-for v in "${OTHER[@]}"; do prime --python "$v" --test compile --test import; done
+VLOG=$ROOT/.build/sanity/venvs
+: >"$VLOG.log"; : >"$VLOG-other.log"
+LANE2=$ROOT/.build/sanity-lane2/ansible_collections/$NAMESPACE/$NAME
+rm -rf "$ROOT/.build/sanity-lane2"; mkdir -p "$(dirname "$LANE2")"; cp -a "$STAGE" "$LANE2"
+(cd "$LANE2" && for v in "${OTHER[@]}"; do prime "$VLOG-other.log" --python "$v" --test compile --test import || exit 1; done) &
+lane2=$!
+prime "$VLOG.log" --python "$CONTROLLER" "${SKIP_ARGS[@]}" || { wait "$lane2" || true; exit 1; }
+wait "$lane2" || exit 1
+rm -rf "$ROOT/.build/sanity-lane2"
 
 # ---------------------------------------------------------------- run
 rc=0

@@ -146,7 +146,7 @@ def run_playbook(inventory, cache, reports):
     peak_kib, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime - cpu_before
     if proc.returncode != 0:
         raise RuntimeError("ansible-playbook failed (rc=%d):\n%s\n%s" % (proc.returncode, proc.stdout[-3000:],
-                                                                          proc.stderr[-3000:]))
+                                                                         proc.stderr[-3000:]))
     summary = next((line.strip() for line in proc.stdout.splitlines() if '"msg": "audit ' in line), "")
     return elapsed, cpu, max(peak_kib, before), summary
 

@@ -36,7 +36,7 @@ description:
   - Removing the address that carries the Ansible SSH session is refused unless
     O(force=true).
 author:
-  - hostnet.netif maintainers
+  - hostnet.netif maintainers (@hostnet)
 requirements:
   - iproute2 4.14 or newer (C(ip -json), C(ip -batch)) on the target
   - Python 3.8 or newer on the target (standard library only)
@@ -51,6 +51,7 @@ attributes:
     support: full
     description: Returns the affected interfaces' addresses before and after as YAML.
   platform:
+    support: full
     platforms: [posix]
     description: Linux only.
 options:
@@ -117,7 +118,7 @@ EXAMPLES = r"""
           - {address: 198.18.1.12/24, label: "eth1:web", broadcast: "+"}
           - {address: "::ffff:198.18.1.10", prefixlen: 120, nodad: true}
 
-- name: eth1 has exactly these addresses afterwards; fe80:: link-local stays (replaced)
+- name: "eth1 has exactly these addresses afterwards; fe80:: link-local stays (replaced)"
   hostnet.netif.addresses:
     state: replaced
     config:

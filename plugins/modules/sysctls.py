@@ -35,7 +35,7 @@ description:
     C(mc_forwarding) (read-only), IPv6 C(mtu) (it follows the link MTU) and keys the kernel
     lacks are never reset."
 author:
-  - hostnet.netif maintainers
+  - hostnet.netif maintainers (@hostnet)
 requirements:
   - Python 3.8 or newer on the target (standard library only)
   - iproute2 4.14 or newer (C(ip -json)) on the target, to read the interfaces
@@ -50,6 +50,7 @@ attributes:
     support: full
     description: Returns the affected items before and after, and the O(persist_file) diff.
   platform:
+    support: full
     platforms: [posix]
     description: Linux only.
 options:

@@ -498,7 +498,7 @@ def test_kernel_refusal_mid_plan_rolls_back(rig):
     before = copy.deepcopy(rig.fake.links)
     with pytest.raises(transaction.TransactionError) as info:
         rig.run("merged", [{"name": "eth2", "addresses": ["198.18.4.1/24",
-                                                         "::ffff:198.19.4.1/120"]}])
+                                                          "::ffff:198.19.4.1/120"]}])
     result = info.value.to_result()
     assert result["failed_command"] == "address add ::ffff:198.19.4.1/120 dev eth2"
     assert result["failed_line"] == 2

@@ -60,8 +60,7 @@ class Rig:
         # absent, like keys an older kernel lacks
         for name in ("all", "default") + NAMES:
             for family, keys in DEFAULTS.items():
-                for key in keys:
-                    value = DEFAULTS[family][key]
+                for key, value in keys.items():
                     if family == "ipv6" and key == "mtu" and name not in ("all", "default"):
                         value = 1500
                     self.tree.set_conf(family, name, key, value)
