@@ -1,0 +1,147 @@
+"""The audit role and action plugins through ansible-playbook, without a lab.
+
+* offline: a jsonfile fact cache written by ansible-core itself (interface
+  facts of this machine, gathered with fact caching on) is copied to several
+  host names and audited in one fleet_report call, contacting no host;
+* live: this machine over the local connection plus a host that cannot be
+  reached; the unreachable one is in the report as an error, never left out;
+* a broken policy fails the task with the path of the problem in the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.integration.helpers import ansible_bin  # noqa: E402
+
+GATHER = """
+- name: Gather what the default audit policy needs, into the fact cache
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Ask the audit what it needs
+      hostnet.netif.audit:
+        requirements_only: true
+      register: needs
+    - name: Gather it
+      hostnet.netif.interface_facts:
+        gather_subset: "{{ needs.gather_subset }}"
+        sysctl_keys: "{{ needs.sysctl_keys }}"
+"""
+
+
+def playbook(workdir, text, *args, env=None, inventory="localhost,"):
+    path = workdir / ("play-%d.yml" % len(list(workdir.glob("play-*.yml"))))
+    path.write_text(text)
+    argv = [ansible_bin("ansible-playbook"), "-i", inventory, *args, str(path)]
+    full_env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="False",
+                    ANSIBLE_LOCALHOST_WARNING="False")
+    full_env.update(env or {})
+    proc = subprocess.run(argv, capture_output=True, text=True, env=full_env, cwd=str(workdir), timeout=300,
+                          check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def collection_playbook(workdir, extra_vars, inventory="localhost,"):
+    argv = [ansible_bin("ansible-playbook"), "-i", inventory, "-e", json.dumps(extra_vars), "hostnet.netif.audit"]
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="False")
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(workdir), timeout=300,
+                          check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("audit-offline")
+    cache_dir = workdir / "cache"
+    rc, out, err = playbook(workdir, GATHER, "-c", "local", "-e", "ansible_python_interpreter=/usr/bin/python3",
+                            env={"ANSIBLE_CACHE_PLUGIN": "jsonfile",
+                                 "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(cache_dir)})
+    assert rc == 0, out + err
+    entries = os.listdir(cache_dir)
+    assert len(entries) == 1, entries
+    source = cache_dir / entries[0]
+    # the same facts as three more hosts: every address and MAC is now duplicated
+    for host in ("web1", "web2", "db1"):
+        shutil.copy(str(source), str(cache_dir / entries[0].replace("localhost", host)))
+    (cache_dir / entries[0].replace("localhost", "broken")).write_text("{truncated")
+    return workdir, cache_dir
+
+
+def test_offline_audit_of_a_fact_cache(cache):
+    workdir, cache_dir = cache
+    reports = workdir / "reports"
+    rc, out, err = collection_playbook(workdir, {"netif_audit_fact_cache": str(cache_dir),
+                                                 "netif_audit_report_dir": str(reports)})
+    assert rc == 0, out + err
+    assert "audit fail: 5 host(s)" in out
+    assert sorted(os.listdir(reports)) == ["netif-audit.html", "netif-audit.json", "netif-audit.junit.xml",
+                                           "netif-audit.md"]
+    report = json.loads((reports / "netif-audit.json").read_text())
+    hosts = dict((h["name"], h) for h in report["hosts"])
+    assert sorted(hosts) == ["broken", "db1", "localhost", "web1", "web2"]
+    assert hosts["broken"]["rules"] == {"audit.facts_unavailable": "error"}
+    broken = [f for f in report["findings"] if f["host"] == "broken"][0]
+    assert "not JSON" in broken["detail"]
+    macs = [f for f in report["findings"] if f["rule"] == "fleet.duplicate_mac"]
+    assert macs and all(sorted(set(i["host"] for i in f["involved"])) == ["db1", "localhost", "web1", "web2"]
+                        for f in macs)
+
+
+def test_offline_fail_on(cache):
+    workdir, cache_dir = cache
+    rc, out, err = collection_playbook(workdir, {"netif_audit_fact_cache": str(cache_dir),
+                                                 "netif_audit_report_dir": str(workdir / "r2"),
+                                                 "netif_audit_fail_on": "high", "netif_audit_formats": ["json"]})
+    assert rc != 0
+    assert "at or above severity high" in out
+    assert os.listdir(workdir / "r2") == ["netif-audit.json"]
+
+
+def test_live_audit_reports_an_unreachable_host(tmp_path):
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"
+                         "gone ansible_host=127.0.0.1 ansible_port=1 ansible_connection=ssh\n")
+    rc, out, err = collection_playbook(tmp_path, {"netif_audit_report_dir": str(tmp_path / "r")},
+                                       inventory=str(inventory))
+    assert rc == 0, out + err
+    report = json.loads((tmp_path / "r" / "netif-audit.json").read_text())
+    hosts = dict((h["name"], h) for h in report["hosts"])
+    assert sorted(hosts) == ["gone", "localhost"]
+    assert hosts["gone"]["status"] == "error"
+    gone = [f for f in report["findings"] if f["host"] == "gone"]
+    assert [f["rule"] for f in gone] == ["audit.facts_unavailable"]
+    assert "127.0.0.1" in gone[0]["detail"] or "ssh" in gone[0]["detail"].lower()
+    assert hosts["localhost"]["rules"].get("cis_network.tcp_syncookies") in ("pass", "fail")
+
+
+def test_a_broken_policy_fails_with_its_path(tmp_path):
+    (tmp_path / "policy.yml").write_text(
+        "schema_version: 1\nname: mine\nrules:\n  - id: mine.mtu\n    title: MTU\n    severity: low\n"
+        "    rationale: R\n    remediation: {text: x}\n    scope: interface\n    fact: mtu\n"
+        "    expect: {equals: [9000]}\n")
+    text = """
+- name: Audit with a broken policy
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Evaluate
+      hostnet.netif.audit:
+        policy: policy.yml
+        facts: {schema_version: 1, gather_subset: [links], interfaces: {}, summary: {}}
+"""
+    rc, out, err = playbook(tmp_path, text, "-c", "local")
+    assert rc != 0
+    assert "rules[0].expect.equals (line 11)" in out
+    assert "found array" in out
