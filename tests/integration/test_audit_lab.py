@@ -206,3 +206,34 @@ def main():
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ---------------------------------------------------------------- remediation
+def test_remediation_honours_check_mode_then_fixes(lab_factory, tmp_path):
+    lab = lab_factory(hosts=1)
+    host = lab.hosts[0]
+    make_compliant(lab, host)
+    lab.exec(host, ["ip", "link", "set", "dev", "eth0", "promisc", "on"])
+    write_sysctls(lab, host, [("ipv4/conf/eth0/send_redirects", 1)])
+
+    def failing(report_dir):
+        with open(report_dir / "netif-audit.json", encoding="utf-8") as handle:
+            report = json.load(handle)
+        return sorted((f["rule"], f["interface"]) for f in report["findings"] if f["status"] == "fail")
+
+    planted = [("cis_network.ipv4_send_redirects", "eth0"), ("cis_network.promiscuous_interfaces", "eth0")]
+    rc, out, err = run_playbook(lab, PLAYBOOK, {"netif_audit_report_dir": str(tmp_path / "check"),
+                                                "netif_audit_remediate": True,
+                                                "netif_audit_remediate_persist": False}, "--check", timeout=300)
+    assert rc == 0, out[-4000:] + err[-4000:]
+    assert failing(tmp_path / "check") == planted
+    assert lab.read_proc(host, "sys/net/ipv4/conf/eth0/send_redirects") == "1"
+    assert "PROMISC" in lab.exec(host, ["ip", "link", "show", "dev", "eth0"]).stdout
+
+    rc, out, err = run_playbook(lab, PLAYBOOK, {"netif_audit_report_dir": str(tmp_path / "fix"),
+                                                "netif_audit_remediate": True,
+                                                "netif_audit_remediate_persist": False}, timeout=300)
+    assert rc == 0, out[-4000:] + err[-4000:]
+    assert failing(tmp_path / "fix") == []
+    assert lab.read_proc(host, "sys/net/ipv4/conf/eth0/send_redirects") == "0"
+    assert "PROMISC" not in lab.exec(host, ["ip", "link", "show", "dev", "eth0"]).stdout
