@@ -98,7 +98,7 @@ def render():
             for kind in ("cis", "stig", "openscap", "other"):
                 if rule.references.get(kind):
                     out.append("- %s: %s" % ({"cis": "CIS", "stig": "STIG", "openscap": "OpenSCAP",
-                                               "other": "Other"}[kind], ", ".join(rule.references[kind])))
+                                              "other": "Other"}[kind], ", ".join(rule.references[kind])))
             out.append("")
     out.append("## Findings about the audit itself\n")
     out.append("| id | severity | meaning |")

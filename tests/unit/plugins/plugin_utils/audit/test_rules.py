@@ -182,4 +182,4 @@ def test_all_value_fails_every_interface_that_combines_it():
     doc = lib.compliant_host([lib.interface("eth0"), lib.interface("eth1", mac="02:00:00:00:00:02")])
     lib.set_all(doc, "ipv4", "send_redirects", 1)
     assert lib.not_passed(evaluate(doc)) == [("cis_network.ipv4_send_redirects", "eth0", "fail"),
-                                            ("cis_network.ipv4_send_redirects", "eth1", "fail")]
+                                             ("cis_network.ipv4_send_redirects", "eth1", "fail")]

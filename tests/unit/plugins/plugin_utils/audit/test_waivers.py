@@ -39,7 +39,7 @@ def test_waiver_host_matching_by_glob_group_or_everyone(hosts):
     waiver = {"rule": RULE, "reason": "ok"}
     if hosts is not None:
         waiver["hosts"] = hosts
-    assert [s for _, _, s in statuses(waiver)[1]] == ["waived", "waived"]
+    assert [s for dummy, dummy2, s in statuses(waiver)[1]] == ["waived", "waived"]
 
 
 def test_a_waiver_for_another_host_does_not_waive():
@@ -67,13 +67,13 @@ def test_an_expired_waiver_no_longer_waives_and_is_reported():
 
 
 def test_a_waiver_is_valid_through_its_expiry_date():
-    assert [s for _, _, s in statuses({"rule": RULE, "reason": "ok", "expires": "2030-06-15"})[1]] == \
+    assert [s for dummy, dummy2, s in statuses({"rule": RULE, "reason": "ok", "expires": "2030-06-15"})[1]] == \
         ["waived", "waived"]
 
 
 def test_an_expired_waiver_of_another_host_is_not_reported_here():
     got = statuses({"rule": RULE, "hosts": ["db1"], "reason": "x", "expires": "2020-01-01"})[1]
-    assert engine.RULE_WAIVER_EXPIRED not in [r for r, _, _ in got]
+    assert engine.RULE_WAIVER_EXPIRED not in [r for r, dummy, dummy2 in got]
 
 
 def test_waivers_do_not_hide_errors():
