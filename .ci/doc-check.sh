@@ -31,7 +31,8 @@ export ANSIBLE_NOCOLOR=1
 export PYTHONDONTWRITEBYTECODE=1
 unset ANSIBLE_CONFIG
 cd "$COLLECTIONS"   # no ansible.cfg here
-echo "doc-check: ansible-doc $("$BIN/ansible-doc" --version | head -1 | sed 's/^ansible-doc //') on $NAMESPACE.$NAME"
+version=$("$BIN/ansible-doc" --version)
+echo "doc-check: ${version%%$'\n'*} on $NAMESPACE.$NAME"
 rc=0
 "$BIN/python" "$ROOT/.ci/doc_check.py" "$STAGE" "$NAMESPACE.$NAME" || rc=$?
 echo "doc-check: $((SECONDS - T0))s"

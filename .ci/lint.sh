@@ -48,10 +48,11 @@ if [ "${#targets[@]}" -eq 0 ]; then
   echo "lint: skipped: no roles/, playbooks/ or extensions/ content yet"
   exit 0
 fi
-export ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS PATH="$LVENV/bin:$PATH"
+export ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS PATH="$LVENV/bin:$PATH" NO_COLOR=1
 unset ANSIBLE_COLLECTIONS_SCAN_SYS_PATH ANSIBLE_CONFIG
 rc=0
-ansible-lint --version | head -1
+version=$(ansible-lint --nocolor --version)
+echo "${version%%$'\n'*}"
 ansible-lint --offline --strict --profile production --nocolor "${targets[@]}" || rc=$?
 echo "lint: ${targets[*]}: $([ "$rc" -eq 0 ] && echo passed || echo FAILED) in $((SECONDS - T0))s"
 exit "$rc"
