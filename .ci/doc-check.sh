@@ -21,6 +21,7 @@ with open(sys.argv[1]) as f:
 print(g["namespace"], g["name"])
 PYEOF
 )
+[ -n "${NAME:-}" ] || { echo "doc-check: cannot read namespace and name from galaxy.yml" >&2; exit 1; }
 COLLECTIONS=$ROOT/.build/doc-check
 STAGE=$COLLECTIONS/ansible_collections/$NAMESPACE/$NAME
 bash "$ROOT/.ci/stage.sh" "$STAGE"

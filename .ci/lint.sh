@@ -34,6 +34,7 @@ with open(sys.argv[1]) as f:
 print(g["namespace"], g["name"])
 PYEOF
 )
+[ -n "${NAME:-}" ] || { echo "lint: cannot read namespace and name from galaxy.yml" >&2; exit 1; }
 COLLECTIONS=$BUILD/lint
 STAGE=$COLLECTIONS/ansible_collections/$NAMESPACE/$NAME
 bash "$ROOT/.ci/stage.sh" "$STAGE"

@@ -46,6 +46,7 @@ with open(sys.argv[1]) as f:
 print(g["namespace"], g["name"])
 PYEOF
 )
+[ -n "${NAME:-}" ] || { echo "sanity: cannot read namespace and name from galaxy.yml" >&2; exit 1; }
 STAGE=$ROOT/.build/sanity/ansible_collections/$NAMESPACE/$NAME
 PYBIN=$ROOT/.build/sanity/pybin
 CONTROLLER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
