@@ -176,10 +176,9 @@ def test_persist_file(rig):
     assert applied.returncode == 0, applied.stderr
     assert proc(rig, "ipv4", x1, "rp_filter") == 2
     # deleted with persist drops the line (the runtime value returns to conf/default too)
-    (gone,), dummy = playbook(lab, host, [{"state": "deleted", "persist": True,
-                                          "persist_file": name,
-                                          "config": [{"name": x1, "ipv4": {"rp_filter": 0}}]}],
-                              directory)
+    delete = {"state": "deleted", "persist": True, "persist_file": name,
+              "config": [{"name": x1, "ipv4": {"rp_filter": 0}}]}
+    (gone,), dummy = playbook(lab, host, [delete], directory)
     assert gone["changed"] is True, gone
     with open(path) as handle:
         assert handle.read().splitlines()[1:] == ["net.ipv4.conf.default.log_martians = 1"]
