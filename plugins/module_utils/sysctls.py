@@ -40,7 +40,7 @@ import os
 import re
 import tempfile
 
-from ansible_collections.hostnet.netif.plugins.module_utils import model, planner
+from ansible_collections.hostnet.netif.plugins.module_utils import model, planner, reader
 from ansible_collections.hostnet.netif.plugins.module_utils import resource as res
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError, NetifError
 from ansible_collections.hostnet.netif.plugins.module_utils.transaction import HostLock
@@ -126,6 +126,7 @@ VALUE_SPECS = {
         "use_tempaddr": _range(-1, 2),
     },
 }
+RESETTING_STATES = (res.REPLACED, res.OVERRIDDEN, res.DELETED)
 # keys replaced/overridden/deleted never return to conf/default (see the docstring)
 NOT_RESET = {"ipv4": frozenset(("mc_forwarding",)),
              "ipv6": frozenset(("mc_forwarding", "mtu", "router_probes"))}
@@ -161,18 +162,47 @@ def check_value(family, key, value, path):
     return value
 
 
+def full_names(params):
+    """Predicate of the names whose every key a task needs (what it may reset, and
+    ``default``, the reference), or None when it resets nothing."""
+    params = params or {}
+    state = params.get("state") or res.MERGED
+    if state not in RESETTING_STATES:
+        return None
+    config = params.get("config") or []
+    listed = set(item.get("name") for item in config if isinstance(item, dict))
+    listed.add("default")
+    in_scope = None
+    if state == res.OVERRIDDEN or (state == res.DELETED and not config):
+        try:
+            in_scope = res.compile_scope(params.get("scope"))
+        except InputError:
+            in_scope = None  # the Runner reports the bad scope
+    return lambda name: name in listed or (in_scope is not None and name not in SPECIAL
+                                           and in_scope(name))
+
+
 def check_item_name(name, path):
     if name in SPECIAL:
         return name
     return planner.check_name(name, path)
 
 
-def needed_keys(params):
-    """``ipv4.<key>``/``ipv6.<key>`` the reader must read for a task (allow-listed only)."""
+ALL_KEYS = ["%s.%s" % (f, k) for f in FAMILIES for k in model.CONF_KEYS[f]]
+
+
+def needed_keys(params, reads_resets=False):
+    """``ipv4.<key>``/``ipv6.<key>`` the reader must read on every interface (allow-listed).
+
+    ``gathered`` reads them all; the other states the keys the config names.
+    Resets need every key, but only of the interfaces they reset: with
+    ``reads_resets`` the resource reads those itself (see ``full_names``),
+    else the reader reads every key everywhere.
+    """
     params = params or {}
     state = params.get("state") or res.MERGED
-    if state not in (res.MERGED, res.RENDERED):
-        return ["%s.%s" % (f, k) for f in FAMILIES for k in model.CONF_KEYS[f]]
+    if state == res.GATHERED or (state in RESETTING_STATES and not reads_resets):
+        return list(ALL_KEYS)
     keys = []
     for item in params.get("config") or []:
         if not isinstance(item, dict):
@@ -378,8 +408,13 @@ class SysctlsResource(res.Resource):
     key = "name"
     gather_subset = ("links",)
 
-    def __init__(self, params=None, persist=None):
-        self.sysctl_keys = needed_keys(params)
+    def __init__(self, params=None, persist=None, files=None):
+        # files (a reader.HostFiles): read every key of the names a reset may touch here,
+        # instead of every key of every interface through the reader (1,000 interfaces:
+        # 75,000 files, seconds)
+        self._files = files
+        self._full = full_names(params) if files is not None else None
+        self.sysctl_keys = needed_keys(params, reads_resets=self._full is not None)
         self._asked = {}
         self._reset = {}
         self._mtu = {}
@@ -415,7 +450,22 @@ class SysctlsResource(res.Resource):
                     if dotted.startswith(prefix):
                         item[family][dotted[len(prefix):]] = value
             items[which] = item
+        if self._full is not None:
+            self._read_all_keys(items)
         return items
+
+    def _read_all_keys(self, items):
+        for name, item in items.items():
+            if not self._full(name):
+                continue
+            for family in FAMILIES:
+                missing = [k for k in model.CONF_KEYS[family] if k not in item[family]]
+                if not missing:
+                    continue
+                try:
+                    item[family].update(self._files.conf_values(family, name, missing))
+                except reader.Vanished:
+                    break  # gone meanwhile: the keys read as absent
 
     def to_config(self, item):
         out = {"name": item["name"]}
@@ -642,7 +692,10 @@ def run(params, host, check_mode=False, diff=False, environ=None, lock=None):
     if params.get("persist") and state in res.CHANGING_STATES:
         persist = PersistFile(persist_directory(os.environ if environ is None else environ),
                               params.get("persist_file") or EXTRA_ARGS["persist_file"]["default"])
-    resource = SysctlsResource(params, persist)
+    files = None
+    if host is not None and state in RESETTING_STATES:
+        files = host.files if getattr(host, "files", None) is not None else reader.HostFiles()
+    resource = SysctlsResource(params, persist, files)
     changing = state in res.CHANGING_STATES and not check_mode
     if changing:
         lock = lock if lock is not None else HostLock()

@@ -466,3 +466,29 @@ def test_rendered_offline_and_against_a_capture():
     with pytest.raises(InputError) as info:  # not in the capture
         resource.Runner(sysctls.SysctlsResource(), copy.deepcopy(params)).run()
     assert info.value.path == "config[1].name"
+
+
+@pytest.mark.parametrize("state, config, scope", [
+    ("replaced", [{"name": "eth1", "ipv4": {"arp_ignore": 1}}], None),
+    ("overridden", [{"name": "eth1", "ipv4": {"rp_filter": 2}}], ["eth1", "vb", "all"]),
+    ("deleted", [{"name": "eth1"}], None),
+    ("deleted", [], ["vb"]),
+])
+def test_resets_read_every_key_only_where_they_reset(rig, state, config, scope):
+    """The reader reads the named keys on every interface; the resource reads the rest
+    only for the names a reset touches (and default), with the same plan as reading all."""
+    _seed(rig)
+    params = dict(state=state, config=[dict((k, item.get(k)) for k in sysctls.CONFIG_OPTIONS)
+                                       for item in config],
+                  running_config=None, scope=scope, force=False)
+    lean = sysctls.SysctlsResource(params, files=rig.tree.files())
+    assert lean.sysctl_keys == sysctls.needed_keys(params, reads_resets=True)
+    assert len(lean.sysctl_keys) <= 1
+    assert lean._full("default") and not lean._full("all") and not lean._full("lo")
+    wide = sysctls.SysctlsResource(params)  # no files: the reader reads every key
+    assert wide.sysctl_keys == sysctls.ALL_KEYS
+    plans = []
+    for resource_ in (lean, wide):
+        runner = resource.Runner(resource_, dict(params), host=rig.host, check_mode=True)
+        plans.append(runner.run()["commands"])
+    assert plans[0] == plans[1] and plans[0]
