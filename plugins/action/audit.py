@@ -66,18 +66,23 @@ class ActionModule(ActionBase):
         if facts is None:
             facts = (task_vars.get("ansible_facts") or {}).get("netif")
         try:
-            findings = engine.evaluate_host(policy, host, groups, plain(facts), params["today"],
-                                            missing_reason=params["facts_error"] or None)
+            if params["include_passed"]:
+                findings = engine.evaluate_host(policy, host, groups, plain(facts), params["today"],
+                                                missing_reason=params["facts_error"] or None)
+                passed = {}
+            else:
+                findings, passed = engine.evaluate_host_counted(policy, host, groups, plain(facts), params["today"],
+                                                                missing_reason=params["facts_error"] or None)
         except ValueError as exc:  # a malformed 'today'
             result.update(failed=True, msg="today: expected a date YYYY-MM-DD, found %r (%s)"
                           % (params["today"], exc))
             return result
-        summary = {"pass": 0, "fail": 0, "waived": 0, "error": 0}
+        summary = {"pass": sum(passed.values()), "fail": 0, "waived": 0, "error": 0}
         status = "pass"
         for finding in findings:
             summary[finding["status"]] += 1
             if engine.STATUS_RANK[finding["status"]] > engine.STATUS_RANK[status]:
                 status = finding["status"]
-        result.update(findings=engine.with_references(policy, findings), summary=summary, status=status,
-                      remediation=engine.remediation_plan(policy, findings))
+        result.update(findings=engine.with_references(policy, findings), passed=passed, summary=summary,
+                      status=status, remediation=engine.remediation_plan(policy, findings))
         return result

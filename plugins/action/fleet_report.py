@@ -37,14 +37,17 @@ def _host_vars(hostvars, host):
 
 
 def _registered_findings(registered, policy):
-    """The findings a host registered, when they came from the same policy."""
+    """(findings, passes per rule) a host registered, when they came from the same policy; else None."""
     if not hasattr(registered, "get") or registered.get("failed") or registered.get("skipped"):
         return None
     described = registered.get("policy") or {}
     if not hasattr(described, "get") or described.get("digest") != policy.digest:
         return None
     findings = registered.get("findings")
-    return plain(findings) if isinstance(findings, list) else None
+    passed = registered.get("passed") or {}
+    if not isinstance(findings, list) or not hasattr(passed, "items"):
+        return None
+    return plain(findings), dict((str(k), int(v)) for k, v in passed.items())
 
 
 class ActionModule(ActionBase):
@@ -139,6 +142,7 @@ class ActionModule(ActionBase):
         hostvars = task_vars.get("hostvars") or {}
         groups = groups_by_host(task_vars, hosts)
         host_findings = {}
+        passed = {}
         contexts = {}
         for host in hosts:
             variables = _host_vars(hostvars, host)
@@ -146,10 +150,13 @@ class ActionModule(ActionBase):
             ctx = engine.HostContext(host, groups.get(host), plain(facts))
             contexts[host] = ctx
             registered = variables.get(params["results_var"]) if hasattr(variables, "get") else None
-            findings = _registered_findings(registered, policy)
-            if findings is None:
-                findings = engine.evaluate_host(policy, host, ctx.groups, ctx, today)
-            host_findings[host] = findings
+            registered = None if params["include_passed"] else _registered_findings(registered, policy)
+            if registered is not None:
+                host_findings[host], passed[host] = registered
+            elif params["include_passed"]:
+                host_findings[host] = engine.evaluate_host(policy, host, ctx.groups, ctx, today)
+            else:
+                host_findings[host], passed[host] = engine.evaluate_host_counted(policy, host, ctx.groups, ctx, today)
         fleet_findings = engine.fleet(policy, contexts, groups, today)
         return engine.build_report(policy, host_findings, fleet_findings, groups,
-                                   include_passed=params["include_passed"], today=today)
+                                   include_passed=params["include_passed"], today=today, passed=passed)

@@ -79,6 +79,12 @@ options:
       - Why the host has no facts (for example the message of a failed or unreachable gathering
         task); it becomes the detail of the C(audit.facts_unavailable) error finding.
     type: str
+  include_passed:
+    description:
+      - Return passing findings in RV(findings) too. By default they are only counted (RV(passed)),
+        which keeps the result small on hosts with thousands of interfaces.
+    type: bool
+    default: false
   requirements_only:
     description:
       - Only return what the policy needs gathered (C(gather_subset), C(sysctl_keys)); evaluate nothing.
@@ -127,7 +133,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 findings:
-  description: One finding per rule (and interface, for interface rules) that applied to the host.
+  description:
+    - One finding per rule (and interface, for interface rules) that applied to the host and did
+      not pass (all of them with O(include_passed)).
   returned: unless requirements_only
   type: list
   elements: dict
@@ -144,6 +152,11 @@ findings:
     references: {description: "CIS, STIG and OpenSCAP ids of the rule.", returned: always, type: dict}
     waiver: {description: "The waiver that applied (reason, expires, source).", returned: when waived or for audit.waiver_expired, type: dict}
     alias: {description: The interface alias., returned: when the interface has one, type: str}
+passed:
+  description: Number of passing findings per rule id (when O(include_passed) is false).
+  returned: unless requirements_only
+  type: dict
+  sample: {cis_network.ipv4_rp_filter: 2, cis_network.tcp_syncookies: 1}
 summary:
   description: Number of findings per status.
   returned: unless requirements_only
@@ -192,6 +205,7 @@ ARGUMENT_SPEC = dict(
     groups=dict(type="list", elements="str"),
     today=dict(type="str"),
     facts_error=dict(type="str"),
+    include_passed=dict(type="bool", default=False),
     requirements_only=dict(type="bool", default=False),
 )
 

@@ -346,6 +346,16 @@ def evaluate_host(policy, host, groups, facts, today=None, missing_reason=None):
     return _evaluate(policy, ctx, _today(today), True, missing_reason)[0]
 
 
+def evaluate_host_counted(policy, host, groups, facts, today=None, missing_reason=None):
+    """Like evaluate_host, but passes are counted: (findings that did not pass, {rule: passes}).
+
+    Keeps per-host results small on hosts with thousands of interfaces;
+    build_report takes the counts as ``passed``.
+    """
+    ctx = facts if isinstance(facts, HostContext) else HostContext(host, groups, facts)
+    return _evaluate(policy, ctx, _today(today), False, missing_reason)
+
+
 def fleet(policy, facts_by_host, groups_by_host=None, today=None):
     """Findings of the fleet rules of ``policy`` across ``{host: facts}``.
 

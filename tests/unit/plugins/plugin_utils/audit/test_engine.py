@@ -216,3 +216,20 @@ def test_evaluation_does_not_change_the_facts():
     before = copy.deepcopy(doc)
     engine.audit(engine.load_policy(), {"a": doc, "b": copy.deepcopy(doc)}, {"a": ["g"], "b": ["g"]}, TODAY)
     assert doc == before
+
+
+def test_counted_evaluation_agrees_with_the_full_one():
+    doc = lib.compliant_host([lib.interface("eth0"), lib.interface("eth1", mac="02:00:00:00:00:02")])
+    lib.set_sysctls(doc, "eth1", ipv4={"send_redirects": 1})
+    full = engine.evaluate_host(CIS, "h", ["all"], doc, TODAY)
+    findings, passed = engine.evaluate_host_counted(CIS, "h", ["all"], doc, TODAY)
+    assert findings == [f for f in full if f["status"] != "pass"]
+    tally = {}
+    for finding in full:
+        if finding["status"] == "pass":
+            tally[finding["rule"]] = tally.get(finding["rule"], 0) + 1
+    assert passed == tally
+    with_passes = engine.build_report(CIS, {"h": full}, (), {"h": ["all"]}, generated_at="x", today=TODAY)
+    counted = engine.build_report(CIS, {"h": findings}, (), {"h": ["all"]}, generated_at="x", today=TODAY,
+                                  passed={"h": passed})
+    assert counted == with_passes
