@@ -82,7 +82,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=str(exc), errors=exc.errors)
             return result
         try:
-            today = engine._today(params["today"])
+            today = engine.audit_date(params["today"])
         except ValueError as exc:
             result.update(failed=True, msg="today: expected a date YYYY-MM-DD, found %r (%s)"
                           % (params["today"], exc))

@@ -48,7 +48,11 @@ REPORT_SCHEMA_VERSION = 1
 STATUS_RANK = {"pass": 0, "waived": 1, "error": 2, "fail": 3}
 
 
-def _today(today):
+def audit_date(today=None):
+    """The date waiver expiry is judged against: a date, an ISO string, or None for today.
+
+    Raises ValueError for a string that is not YYYY-MM-DD.
+    """
     if today is None:
         return datetime.date.today()
     if isinstance(today, datetime.datetime):
@@ -56,10 +60,6 @@ def _today(today):
     if isinstance(today, datetime.date):
         return today
     return datetime.date.fromisoformat(str(today))
-
-
-def _plain_value(value):
-    return None if value is MISSING else value
 
 
 class HostContext:
@@ -343,7 +343,7 @@ def evaluate_host(policy, host, groups, facts, today=None, missing_reason=None):
     Every finding is returned, passes included.
     """
     ctx = facts if isinstance(facts, HostContext) else HostContext(host, groups, facts)
-    return _evaluate(policy, ctx, _today(today), True, missing_reason)[0]
+    return _evaluate(policy, ctx, audit_date(today), True, missing_reason)[0]
 
 
 def evaluate_host_counted(policy, host, groups, facts, today=None, missing_reason=None):
@@ -353,7 +353,7 @@ def evaluate_host_counted(policy, host, groups, facts, today=None, missing_reaso
     build_report takes the counts as ``passed``.
     """
     ctx = facts if isinstance(facts, HostContext) else HostContext(host, groups, facts)
-    return _evaluate(policy, ctx, _today(today), False, missing_reason)
+    return _evaluate(policy, ctx, audit_date(today), False, missing_reason)
 
 
 def fleet(policy, facts_by_host, groups_by_host=None, today=None):
@@ -364,7 +364,7 @@ def fleet(policy, facts_by_host, groups_by_host=None, today=None):
     """
     from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import fleet as fleet_checks
 
-    today = _today(today)
+    today = audit_date(today)
     groups_by_host = groups_by_host or {}
     contexts = []
     for host, facts in facts_by_host.items():
@@ -556,7 +556,7 @@ def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, 
         "schema_version": REPORT_SCHEMA_VERSION,
         "generator": "hostnet.netif audit",
         "generated_at": generated_at or _utc_now(),
-        "audit_date": _today(today).isoformat(),
+        "audit_date": audit_date(today).isoformat(),
         "policy": policy.describe(),
         "summary": {
             "result": result,
@@ -581,7 +581,7 @@ def audit(policy, facts_by_host, groups_by_host=None, today=None, include_passed
     Passing host and interface findings are counted, not kept, unless
     ``include_passed``: memory and time stay proportional to the problems.
     """
-    today = _today(today)
+    today = audit_date(today)
     groups_by_host = groups_by_host or {}
     missing_reasons = missing_reasons or {}
     host_findings = {}
