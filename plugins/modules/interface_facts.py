@@ -283,7 +283,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.netif.plugins.module_utils import reader
+from ansible_collections.hostnet.netif.plugins.module_utils import module_glue, reader
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 
 ARGUMENT_SPEC = dict(
@@ -316,14 +316,8 @@ def main():
         if module.params["running_config"] is not None:
             document, warnings = reader.parse_running_config(module.params["running_config"], request)
         else:
-            ip_path = module.get_bin_path("ip", opt_dirs=["/sbin", "/usr/sbin"])
-            if not ip_path:
-                module.fail_json(msg="the 'ip' command (iproute2 >= 4.14) was not found on the target")
-
-            def run(argv):
-                return module.run_command(argv, errors="surrogate_then_replace")
-
-            document, warnings = reader.gather(reader.IpRunner(ip_path, run), request)
+            ip = reader.IpRunner(module_glue.ip_path(module), module_glue.command_runner(module))
+            document, warnings = reader.gather(ip, request)
     except NetifError as exc:
         module.fail_json(**exc.to_result())
     for warning in warnings:

@@ -277,13 +277,12 @@ restored:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.netif.plugins.module_utils import resource
+from ansible_collections.hostnet.netif.plugins.module_utils import module_glue, resource
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 from ansible_collections.hostnet.netif.plugins.module_utils.interfaces import (
     CONFIG_OPTIONS,
     InterfacesResource,
 )
-from ansible_collections.hostnet.netif.plugins.module_utils.transaction import Host
 
 ARGUMENT_SPEC = resource.argument_spec(CONFIG_OPTIONS)
 REQUIRED_IF = resource.RESOURCE_REQUIRED_IF
@@ -292,17 +291,7 @@ REQUIRED_IF = resource.RESOURCE_REQUIRED_IF
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF,
                            supports_check_mode=True)
-    host = None
-    if module.params["state"] not in resource.OFFLINE_STATES:
-        ip_path = module.get_bin_path("ip", opt_dirs=["/sbin", "/usr/sbin"])
-        if not ip_path:
-            module.fail_json(msg="the 'ip' command (iproute2 >= 4.14) was not found on the target")
-
-        def run(argv, data=None):
-            return module.run_command(argv, data=data, binary_data=True,
-                                      errors="surrogate_then_replace")
-
-        host = Host(run, ip_path)
+    host = module_glue.resource_host(module)
     runner = resource.Runner(InterfacesResource(), module.params, host=host,
                              check_mode=module.check_mode, diff=module._diff)
     try:

@@ -790,7 +790,10 @@ class Lab:
 
     def del_link(self, host, name: str, missing_ok: bool = True) -> None:
         proc = run([_ip(), "-n", self.host(host).netns, "link", "del", _check_ifname(name)], check=False)
-        if proc.returncode != 0 and not (missing_ok and "Cannot find device" in proc.stderr):
+        # "No such device": it vanished between ip's name lookup and the delete
+        # (a veth goes with its peer)
+        gone = "Cannot find device" in proc.stderr or "No such device" in proc.stderr
+        if proc.returncode != 0 and not (missing_ok and gone):
             raise CommandError(proc.returncode, proc.args, proc.stdout, proc.stderr)
 
 

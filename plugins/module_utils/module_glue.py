@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.netif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The only place modules meet AnsibleModule: find ``ip``, run argv lists.
+
+The core (reader, resource, transaction) takes a plain ``run(argv, data=None)
+-> (rc, stdout, stderr)`` callable, so it is tested without Ansible; every
+module builds that callable here, the same way.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.hostnet.netif.plugins.module_utils import resource
+from ansible_collections.hostnet.netif.plugins.module_utils.transaction import Host
+
+IP_MISSING = "the 'ip' command (iproute2 >= 4.14) was not found on the target"
+
+
+def ip_path(module):
+    """Path of ``ip`` on the target; fails the module when there is none."""
+    path = module.get_bin_path("ip", opt_dirs=["/sbin", "/usr/sbin"])
+    if not path:
+        module.fail_json(msg=IP_MISSING)
+    return path
+
+
+def command_runner(module):
+    """``run(argv, data=None)`` over ``module.run_command``; argv lists only, no shell."""
+    def run(argv, data=None):
+        if data is None:
+            return module.run_command(argv, errors="surrogate_then_replace")
+        return module.run_command(argv, data=data, binary_data=True,
+                                  errors="surrogate_then_replace")
+    return run
+
+
+def resource_host(module):
+    """The target Host of a resource module, or None for the offline states."""
+    if module.params["state"] in resource.OFFLINE_STATES:
+        return None
+    return Host(command_runner(module), ip_path(module))
