@@ -244,7 +244,9 @@ class InterfacesResource(res.Resource):
                 target[name] = new
                 continue
             if state == res.MERGED:
-                item = dict(cur)
+                # only what is given is planned and verified: a field left out
+                # may move with the kernel (a bridge's MTU follows its ports)
+                item = dict((k, v) for k, v in cur.items() if k not in LINK_FIELDS)
             else:  # replaced / overridden: everything not given returns to its default
                 item = self._reset_item(name, cur, [k for k in LINK_FIELDS if k not in given])
             item.update(given)

@@ -168,6 +168,24 @@ def test_create_check_diff_apply_idempotent(lab, ns):
     assert ok(again)["changed"] is False and again["commands"] == []
 
 
+def test_merged_leaves_unlisted_fields_to_the_kernel(lab, ns):
+    """A bridge listed without an MTU while its only port's MTU drops: the kernel
+    lowers the bridge with it, and merged must neither fight nor fail on that."""
+    host = ns.host
+    br, pa, pb = ns("mb"), ns("ma"), ns("mz")
+    lab.add_bridge(host, br)
+    lab.add_veth_pair(host, pa, pb)
+    lab.exec(host, ["ip", "link", "set", "dev", pa, "master", br])
+    task = {"config": [{"name": br, "kind": "bridge"}, {"name": pa, "mtu": 1400}]}
+    rc, out, err, results = play(lab, host, [task, task])
+    assert ok(results[0])["changed"] is True
+    assert ok(results[1])["changed"] is False
+    now = links(lab, host)
+    assert now[pa]["mtu"] == 1400
+    assert now[br]["mtu"] == 1400  # the kernel's doing, not the plan's
+    assert now[pa]["master"] == br
+
+
 def test_release_replaced_overridden_deleted(lab, ns):
     host = ns.host
     br, pa, pb, pc, pd = ns("br"), ns("pa"), ns("pb"), ns("pc"), ns("pd")
