@@ -14,12 +14,14 @@ export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 PYTEST      := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: help setup os-deps venv collection test unit integration sanity lint build doc-check audit demo bench clean
+.PHONY: help setup os-deps venv collection test unit integration sanity lint build doc-check audit demo bench clean \
+        yamllint changelog-lint ee-check changelog
 
 help:
 	@echo "make audit   - audit this machine with the default baseline (reports on disk)"
 	@echo "make test    - set up and run every test and gate"
 	@echo "make unit | integration | sanity | lint | build | doc-check | bench | demo | clean"
+	@echo "make lint = yamllint + changelog-lint + ee-check + ansible-lint; make changelog - release notes"
 
 setup: os-deps venv collection
 
@@ -52,8 +54,28 @@ doc-check: venv
 sanity: venv
 	bash .ci/sanity.sh
 
+# lint: every YAML file (yamllint), the changelog fragments (antsibull-changelog),
+# the execution-environment fit (ansible-builder, bindep), then ansible-lint.
+# The tools live in .build/tools-venv and .build/lint-venv, pinned.
 lint: venv
+	bash .ci/yamllint.sh
+	bash .ci/changelog.sh lint
+	bash .ci/ee-check.sh
 	bash .ci/lint.sh
+
+yamllint: venv
+	bash .ci/yamllint.sh
+
+changelog-lint: venv
+	bash .ci/changelog.sh lint
+
+ee-check: venv
+	bash .ci/ee-check.sh
+
+# (Re)generate changelogs/changelog.yaml and CHANGELOG.rst for galaxy.yml's
+# version from changelogs/fragments (README: Releasing).
+changelog: venv
+	bash .ci/changelog.sh release
 
 test: setup
 	$(MAKE) unit
