@@ -80,6 +80,7 @@ changelog: venv
 test: setup
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) molecule
 	$(MAKE) build
 	$(MAKE) doc-check
 	$(MAKE) sanity
@@ -105,6 +106,21 @@ clean:
 
 bench: setup
 	$(BIN)/python bench/bench_facts.py
+
+# Molecule scenarios (extensions/molecule; README there): default = the
+# configure role, audit = the audit role, each on lab hosts over SSH with
+# molecule's built-in delegated driver (no container engine). Molecule comes
+# from requirements-dev.txt; each scenario keeps its state in
+# .build/molecule/<scenario> and tears its lab down by name, also on failure.
+.PHONY: molecule
+MOLECULE_SCENARIOS := default audit
+molecule: setup
+	@rc=0; t0=$$SECONDS; for s in $(MOLECULE_SCENARIOS); do \
+	  echo "== molecule test -s $$s"; \
+	  MOLECULE_EPHEMERAL_DIRECTORY=$(BUILD)/molecule/$$s NO_COLOR=1 $(BIN)/molecule test -s $$s || rc=1; \
+	done; \
+	echo "molecule: $(MOLECULE_SCENARIOS): $$([ $$rc -eq 0 ] && echo passed || echo FAILED) in $$((SECONDS - t0))s"; \
+	exit $$rc
 
 # Regenerate every generated page under docs/ (rules.md from the audit
 # baselines, reference/ from the modules' and roles' own documentation);
