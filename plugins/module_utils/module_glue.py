@@ -12,9 +12,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.hostnet.netif.plugins.module_utils import resource
-from ansible_collections.hostnet.netif.plugins.module_utils.transaction import Host
-
 IP_MISSING = "the 'ip' command (iproute2 >= 4.14) was not found on the target"
 
 
@@ -34,10 +31,3 @@ def command_runner(module):
         return module.run_command(argv, data=data, binary_data=True,
                                   errors="surrogate_then_replace")
     return run
-
-
-def resource_host(module):
-    """The target Host of a resource module, or None for the offline states."""
-    if module.params["state"] in resource.OFFLINE_STATES:
-        return None
-    return Host(command_runner(module), ip_path(module))

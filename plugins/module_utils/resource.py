@@ -36,6 +36,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.hostnet.netif.plugins.module_utils import guard as guard_mod
+from ansible_collections.hostnet.netif.plugins.module_utils import module_glue
 from ansible_collections.hostnet.netif.plugins.module_utils import model, planner, reader
 from ansible_collections.hostnet.netif.plugins.module_utils import transaction as txn_mod
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError
@@ -73,6 +74,13 @@ def argument_spec(config_options):
     spec = dict(config=dict(type="list", elements="dict", options=config_options))
     spec.update((key, dict(value)) for key, value in RESOURCE_COMMON_ARGS.items())
     return spec
+
+
+def module_host(module):
+    """The target Host of a resource module, or None for the offline states."""
+    if module.params["state"] in OFFLINE_STATES:
+        return None
+    return txn_mod.Host(module_glue.command_runner(module), module_glue.ip_path(module))
 
 
 # ---------------------------------------------------------------------------

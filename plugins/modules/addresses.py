@@ -224,7 +224,7 @@ restored:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.netif.plugins.module_utils import module_glue, resource
+from ansible_collections.hostnet.netif.plugins.module_utils import resource
 from ansible_collections.hostnet.netif.plugins.module_utils.addresses import (
     CONFIG_OPTIONS,
     AddressesResource,
@@ -238,7 +238,7 @@ REQUIRED_IF = resource.RESOURCE_REQUIRED_IF
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF,
                            supports_check_mode=True)
-    host = module_glue.resource_host(module)
+    host = resource.module_host(module)
     addresses = AddressesResource()
     runner = resource.Runner(addresses, module.params, host=host,
                              check_mode=module.check_mode, diff=module._diff)

@@ -277,7 +277,7 @@ restored:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.netif.plugins.module_utils import module_glue, resource
+from ansible_collections.hostnet.netif.plugins.module_utils import resource
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 from ansible_collections.hostnet.netif.plugins.module_utils.interfaces import (
     CONFIG_OPTIONS,
@@ -291,7 +291,7 @@ REQUIRED_IF = resource.RESOURCE_REQUIRED_IF
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF,
                            supports_check_mode=True)
-    host = module_glue.resource_host(module)
+    host = resource.module_host(module)
     runner = resource.Runner(InterfacesResource(), module.params, host=host,
                              check_mode=module.check_mode, diff=module._diff)
     try:

@@ -258,7 +258,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.netif.plugins.module_utils import module_glue, resource
+from ansible_collections.hostnet.netif.plugins.module_utils import resource
 from ansible_collections.hostnet.netif.plugins.module_utils import sysctls
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 
@@ -270,7 +270,7 @@ REQUIRED_IF = resource.RESOURCE_REQUIRED_IF
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF,
                            supports_check_mode=True)
-    host = module_glue.resource_host(module)
+    host = resource.module_host(module)
     try:
         result = sysctls.run(module.params, host, check_mode=module.check_mode,
                              diff=module._diff, environ=os.environ)
