@@ -106,6 +106,8 @@ clean:
 
 bench: setup
 	$(BIN)/python bench/bench_facts.py
+	$(BIN)/python bench/bench_audit_offline.py
+	$(BIN)/python bench/bench_audit_live.py
 
 # Molecule scenarios (extensions/molecule; README there): default = the
 # configure role, audit = the audit role, each on lab hosts over SSH with

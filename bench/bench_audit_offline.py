@@ -3,9 +3,10 @@
 Not a test. Captures one real facts document with exactly the subsets and
 sysctl keys the default policy needs (from a lab host over SSH when run as
 root, else this machine through the local connection), multiplies it into N
-hosts with unique addresses (198.18.0.0/15 and 2001:2::/48, the benchmarking ranges) and unique
-MACs, writes them as ansible-core's jsonfile cache writes them (2.19+:
-``s1_<host>`` holding ``{"__payload__": "<json>"}``), writes an inventory that
+hosts with unique addresses (198.18.0.0/15, the benchmarking range; IPv6 ones
+IPv4-mapped, ``::ffff:198.18.x.y``) and unique MACs, writes them as
+ansible-core's jsonfile cache writes them (2.19+: ``s1_<host>`` holding
+``{"__payload__": "<json>"}``), writes an inventory that
 puts the hosts in groups of --group-size (so the drift check has work), then
 runs ``ansible-playbook hostnet.netif.audit`` with ``netif_audit_fact_cache``
 against localhost: the role's one fleet_report call reads the cache, evaluates
@@ -44,7 +45,6 @@ from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine 
 from tests.integration.helpers import ansible_bin  # noqa: E402
 
 V4_POOL = ipaddress.ip_network("198.18.0.0/15")
-V6_POOL = ipaddress.ip_network("2001:2::/48")
 TARGET_SECONDS = 20.0
 TARGET_RSS_GIB = 2.0
 
@@ -79,32 +79,128 @@ def _mac(index, slot):
     return ":".join("%02x" % ((value >> shift) & 0xFF) for shift in range(40, -1, -8))
 
 
-def multiply(document, count):
-    """Yield (hostname, document) with unique global addresses and MACs per host.
+def _is_loopback(text):
+    try:
+        return ipaddress.ip_address(text.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
 
-    The n-th interface of every host gets its IPv4 addresses from the n-th /18
-    of 198.18.0.0/15 (prefix lengths kept), so like interfaces of neighbouring
-    hosts share subnets, as in a real fleet, and unlike ones never do.
+
+def _address_slots(document):
+    """[(interface, position, field)] of every non-loopback address of the document.
+
+    Every one of them is rewritten, whatever its scope (a link-local fe80::
+    address too): only 198.18.0.0/15, its IPv4-mapped IPv6 form and loopback
+    may appear in the synthetic documents.
+    """
+    slots = []
+    for name in sorted(document["interfaces"]):
+        for position, address in enumerate(document["interfaces"][name].get("addresses") or []):
+            for field in ("address", "peer"):
+                value = address.get(field)
+                if value and not _is_loopback(value):
+                    slots.append((name, position, field))
+    return slots
+
+
+def _host_offset(index, host_bits):
+    """Offset of the index-th host in a run of subnets with host_bits host bits.
+
+    Skips each subnet's network and broadcast (all-ones) address where a subnet
+    has them (host_bits >= 2), as a real fleet would.
+    """
+    size = 1 << host_bits
+    if host_bits < 2:
+        return index
+    usable = size - 2
+    return (index // usable) * size + index % usable + 1
+
+
+def _block_size(prefix4, count):
+    """Addresses a slot needs for ``count`` hosts: whole subnets of its prefix length."""
+    size = 1 << (32 - prefix4)
+    usable = size - 2 if size >= 4 else size
+    return -(-count // usable) * size
+
+
+def _layout(document, count):
+    """[(interface, position, field, ipv6, prefix length in IPv4 terms, first address)].
+
+    Every address slot gets its own block of 198.18.0.0/15: as many whole
+    subnets of its prefix length as ``count`` hosts need. Prefix lengths are
+    the captured ones (an IPv6 one minus 96, the mapped part), at least /15;
+    while the blocks do not fit the /15, the slot whose block shrinks most
+    gets the next longer prefix length that shrinks it (a /64 ends near the
+    size of the fleet). The
+    blocks are laid out largest subnets first, so every block, and every
+    subnet in it, is aligned on its subnet size.
+    """
+    slots = []
+    for name, position, field in _address_slots(document):
+        address = document["interfaces"][name]["addresses"][position]
+        prefixlen = address.get("prefixlen")
+        if not isinstance(prefixlen, int) or isinstance(prefixlen, bool):
+            prefixlen = 128 if address.get("family") == "ipv6" else 32
+        ipv6 = address.get("family") == "ipv6"
+        prefix4 = min(32, max(prefixlen - 96 if ipv6 else prefixlen, V4_POOL.prefixlen))
+        slots.append([name, position, field, ipv6, prefix4])
+    pool = V4_POOL.num_addresses
+    while sum(_block_size(slot[4], count) for slot in slots) > pool:
+        best = None  # (gain, slot number, new prefix length)
+        for number, slot in enumerate(slots):
+            size = _block_size(slot[4], count)
+            longer = next((prefix4 for prefix4 in range(slot[4] + 1, 33) if _block_size(prefix4, count) < size), None)
+            if longer is not None and (best is None or size - _block_size(longer, count) > best[0]):
+                best = (size - _block_size(longer, count), number, longer)
+        if best is None:
+            raise SystemExit("%d hosts with %d non-loopback addresses each do not fit 198.18.0.0/15; "
+                             "use fewer hosts" % (count, len(slots)))
+        slots[best[1]][4] = best[2]
+    plan = []
+    start = int(V4_POOL.network_address)
+    for slot in sorted(slots, key=lambda item: item[4]):
+        plan.append(tuple(slot) + (start,))
+        start += _block_size(slot[4], count)
+    return plan
+
+
+def multiply(document, count):
+    """Yield (hostname, document) with unique addresses and MACs per host.
+
+    Every non-loopback address of the captured document is an address slot
+    with its own block of 198.18.0.0/15 (see _layout): IPv4 addresses as they
+    are, IPv6 ones IPv4-mapped (``::ffff:198.18.x.y``), and host i takes the
+    i-th usable address of its slot's block. Prefix lengths are kept where
+    the /15 allows (an IPv6 /64 becomes a longer mapped prefix), so like
+    interfaces of neighbouring hosts share subnets, as in a real fleet, and
+    unlike ones never do. Addresses are unique across hosts and slots.
     """
     names = sorted(document["interfaces"])
-    if count > 16382:
-        raise SystemExit("at most 16382 hosts (one /18 of 198.18.0.0/15 per interface)")
+    plan = _layout(document, count)
     for index in range(count):
         doc = copy.deepcopy(document)
         for slot, name in enumerate(names):
             iface = doc["interfaces"][name]
             if iface.get("mac") and iface["mac"] != "00:00:00:00:00:00":
                 iface["mac"] = _mac(index, slot)
-            for address in iface.get("addresses") or []:
-                if address.get("scope") != "global":
-                    continue
-                if address["family"] == "ipv4":
-                    offset = (slot % 8) * 16384 + index + 1
-                    address["address"] = str(V4_POOL.network_address + offset)
-                    address["broadcast"] = None
-                else:
-                    offset = index * 256 + slot + 1
-                    address["address"] = str(V6_POOL.network_address + offset)
+        for name, position, field, ipv6, prefix4, start in plan:
+            address = doc["interfaces"][name]["addresses"][position]
+            value = ipaddress.IPv4Address(start + _host_offset(index, 32 - prefix4))
+            if ipv6:
+                address[field] = "::ffff:%s" % value
+            else:
+                address[field] = str(value)
+            if field != "address":
+                continue
+            if ipv6:
+                address["prefixlen"] = 96 + prefix4
+                address["netmask"] = str(ipaddress.IPv6Network("::/%d" % (96 + prefix4)).netmask)
+            else:
+                network = ipaddress.IPv4Network("%s/%d" % (value, prefix4), strict=False)
+                address["prefixlen"] = prefix4
+                address["netmask"] = str(network.netmask)
+                if address.get("broadcast"):
+                    address["broadcast"] = str(network.broadcast_address)
         yield "h%05d" % index, doc
 
 
