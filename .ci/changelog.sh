@@ -76,6 +76,9 @@ case "$MODE" in
           --reload-plugins --ansible-doc-bin "$BIN/ansible-doc")
     [ -n "${RELEASE_DATE:-}" ] && args+=(--date "$RELEASE_DATE")
     antsibull-changelog "${args[@]}"
+    # A release's first run leaves out the trivial sections that a refresh keeps:
+    # refresh once more, so every run of this target ends at the same files.
+    antsibull-changelog generate --refresh-fragments without-archives
     rm -f changelogs/.plugin-cache.yaml   # a cache; --reload-plugins rebuilds it
     antsibull-changelog lint-changelog-yaml --strict changelogs/changelog.yaml
     echo "changelog: release $VERSION of $NAMESPACE.$NAME in changelogs/changelog.yaml and CHANGELOG.rst ($((SECONDS - T0))s)"
