@@ -20,7 +20,7 @@ PYTEST      := $(BIN)/python -m pytest -p no:cacheprovider
 help:
 	@echo "make audit   - audit this machine with the default baseline (reports on disk)"
 	@echo "make test    - set up and run every test and gate"
-	@echo "make unit | integration | sanity | lint | build | doc-check | bench | demo | clean"
+	@echo "make unit | integration | molecule | sanity | lint | build | doc-check | docs | bench | demo | clean"
 	@echo "make lint = yamllint + changelog-lint + ee-check + ansible-lint; make changelog - release notes"
 
 setup: os-deps venv collection

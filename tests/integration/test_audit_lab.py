@@ -75,7 +75,7 @@ def make_compliant(lab, host):
 
 def plant(lab):
     """Make every host compliant, then plant the deviations; return the names used."""
-    h0, h1, h2, dummy = lab.hosts
+    h0, h1, h2 = lab.hosts[:3]
     for host in lab.hosts:
         make_compliant(lab, host)
     prefix = lab.name  # lab names are random: so are the interface names made here
@@ -190,11 +190,12 @@ def main():
         link.symlink_to(ROOT)
     os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(collections))
     report_dir = Path(os.environ.get("NETIF_DEMO_REPORTS", "netif-reports/demo")).resolve()
-    with Lab(hosts=4) as lab:
+    hosts = int(os.environ.get("NETIF_DEMO_HOSTS", "8"))
+    with Lab(hosts=hosts) as lab:
         planted = plant(lab)
-        print("lab %s: 4 hosts; planted: promiscuous eth0 (h0), accept_redirects override (h1), "
+        print("lab %s: %d hosts; planted: promiscuous eth0 (h0), accept_redirects override (h1), "
               "duplicate address %s and MAC %s (h0, h2), MTU 1400 and rp_filter 0 (h2)"
-              % (lab.name, planted["shared"], SHARED_MAC))
+              % (lab.name, hosts, planted["shared"], SHARED_MAC))
         rc, out, err = audit(lab, report_dir, today=None)
         print("\n".join(line for line in out.splitlines() if '"msg"' in line or "PLAY RECAP" in line))
         if rc != 0:
