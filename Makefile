@@ -108,6 +108,7 @@ bench: setup
 	$(BIN)/python bench/bench_facts.py
 	$(BIN)/python bench/bench_audit_offline.py
 	$(BIN)/python bench/bench_audit_live.py
+	$(BIN)/python bench/bench_setters.py --rounds 3
 
 # Molecule scenarios (extensions/molecule; README there): default = the
 # configure role, audit = the audit role, each on lab hosts over SSH with
