@@ -31,3 +31,11 @@ def command_runner(module):
         return module.run_command(argv, data=data, binary_data=True,
                                   errors="surrogate_then_replace")
     return run
+
+
+def exit_with(module, result, warnings=()):
+    """exit_json with the core's warnings given to module.warn: a result key
+    ``warnings`` is deprecated since ansible-core 2.19."""
+    for warning in list(result.pop("warnings", None) or []) + list(warnings):
+        module.warn(warning)
+    module.exit_json(**result)

@@ -224,7 +224,7 @@ restored:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.netif.plugins.module_utils import resource
+from ansible_collections.hostnet.netif.plugins.module_utils import module_glue, resource
 from ansible_collections.hostnet.netif.plugins.module_utils.addresses import (
     CONFIG_OPTIONS,
     AddressesResource,
@@ -246,9 +246,7 @@ def main():
         result = runner.run()
     except NetifError as exc:
         module.fail_json(**exc.to_result())
-    if addresses.warnings:
-        result["warnings"] = result.get("warnings", []) + addresses.warnings
-    module.exit_json(**result)
+    module_glue.exit_with(module, result, addresses.warnings)
 
 
 if __name__ == "__main__":

@@ -277,7 +277,7 @@ restored:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.netif.plugins.module_utils import resource
+from ansible_collections.hostnet.netif.plugins.module_utils import module_glue, resource
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 from ansible_collections.hostnet.netif.plugins.module_utils.interfaces import (
     CONFIG_OPTIONS,
@@ -298,7 +298,7 @@ def main():
         result = runner.run()
     except NetifError as exc:
         module.fail_json(**exc.to_result())
-    module.exit_json(**result)
+    module_glue.exit_with(module, result)
 
 
 if __name__ == "__main__":

@@ -258,7 +258,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.netif.plugins.module_utils import resource
+from ansible_collections.hostnet.netif.plugins.module_utils import module_glue, resource
 from ansible_collections.hostnet.netif.plugins.module_utils import sysctls
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 
@@ -276,7 +276,7 @@ def main():
                              diff=module._diff, environ=os.environ)
     except NetifError as exc:
         module.fail_json(**exc.to_result())
-    module.exit_json(**result)
+    module_glue.exit_with(module, result)
 
 
 if __name__ == "__main__":
