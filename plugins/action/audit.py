@@ -21,6 +21,7 @@ from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.hostvars impor
     host_groups,
     plain,
 )
+from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import validated_params
 
 
 class ActionModule(ActionBase):
@@ -43,10 +44,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
-        try:
-            dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        except Exception as exc:  # AnsibleArgumentSpecError carries the messages
-            result.update(failed=True, msg=str(exc))
+        params = validated_params(self, result, argument_spec=ARGUMENT_SPEC)
+        if params is None:
             return result
         try:
             policy = engine.load_policy(plain(params["policy"]), plain(params["waivers"]),

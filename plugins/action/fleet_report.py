@@ -26,6 +26,7 @@ from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.hostvars impor
     groups_by_host,
     plain,
 )
+from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import validated_params
 
 FAILING_HOSTS_CAP = 100
 
@@ -70,10 +71,8 @@ class ActionModule(ActionBase):
     def _run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
-        try:
-            dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        except Exception as exc:  # AnsibleArgumentSpecError carries the messages
-            result.update(failed=True, msg=str(exc))
+        params = validated_params(self, result, argument_spec=ARGUMENT_SPEC)
+        if params is None:
             return result
         try:
             policy = engine.load_policy(plain(params["policy"]), plain(params["waivers"]),

@@ -19,6 +19,7 @@ from ansible_collections.hostnet.netif.plugins.modules.interface_facts import (
     ARGUMENT_SPEC,
     request_from_params,
 )
+from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import validated_params
 
 
 class ActionModule(ActionBase):
@@ -27,10 +28,8 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        try:
-            dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        except Exception as exc:  # AnsibleArgumentSpecError carries the messages
-            result.update(failed=True, msg=str(exc))
+        params = validated_params(self, result, argument_spec=ARGUMENT_SPEC)
+        if params is None:
             return result
         try:
             request = request_from_params(params)

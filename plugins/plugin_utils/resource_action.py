@@ -36,6 +36,7 @@ from ansible_collections.hostnet.netif.plugins.module_utils import resource as r
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 from ansible_collections.hostnet.netif.plugins.plugin_utils import validate
 from ansible_collections.hostnet.netif.plugins.plugin_utils.normalize import NormalizeError
+from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import validated_params
 
 
 class InputProblems(ValueError):
@@ -113,11 +114,9 @@ class ResourceActionBase(ActionBase):
             result.update(failed=True, msg="invalid %s arguments: %s" % (self.MODULE, exc),
                           errors=[p.as_dict() for p in exc.problems])
             return result
-        try:
-            dummy, params = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC,
-                                                        required_if=self.REQUIRED_IF)
-        except Exception as exc:  # AnsibleArgumentSpecError carries the messages
-            result.update(failed=True, msg=str(exc))
+        params = validated_params(self, result, argument_spec=self.ARGUMENT_SPEC,
+                                  required_if=self.REQUIRED_IF)
+        if params is None:
             return result
         state = prepared.get("state") or resource_mod.MERGED
         if state in resource_mod.OFFLINE_STATES:

@@ -1,0 +1,21 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.netif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Argument-spec validation shared by every action plugin of the collection."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleActionFail
+
+
+def validated_params(action, result, **spec):
+    """The task's arguments checked against ``spec`` (validate_argument_spec's
+    keywords), or None with ``result`` marked failed and the reason in ``msg``."""
+    try:
+        dummy, params = action.validate_argument_spec(**spec)
+    except AnsibleActionFail as exc:  # the message names every bad argument
+        result.update(failed=True, msg=str(exc))
+        return None
+    return params
