@@ -32,6 +32,7 @@ else:
     IMPORT_ERROR = None
 
 from ansible.module_utils.common.yaml import SafeLoader, yaml_load
+from yaml import YAMLError
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import factpath
@@ -176,7 +177,7 @@ class _Lines:
             return
         try:
             self.root = SafeLoader(text).get_single_node()
-        except Exception:  # a file that parsed once parses again; never hide the real error
+        except YAMLError:  # a file that parsed once parses again; never hide the real error
             self.root = None
 
     def line(self, parts):
@@ -563,7 +564,7 @@ def _read_source(source, base_dirs):
         raise PolicyError(path, ["cannot read: %s" % (exc.strerror or exc)])
     try:
         document = yaml_load(text)
-    except Exception as exc:  # yaml.YAMLError carries the line and column
+    except YAMLError as exc:  # it carries the line and column
         raise PolicyError(path, ["not valid YAML: %s" % exc])
     return _plain(document), path, text
 
@@ -689,7 +690,7 @@ def _load_waivers(waivers, base_dirs, known):
             raise PolicyError(path, ["cannot read: %s" % (exc.strerror or exc)])
         try:
             data = yaml_load(text)
-        except Exception as exc:  # yaml.YAMLError carries the line and column
+        except YAMLError as exc:  # it carries the line and column
             raise PolicyError(path, ["not valid YAML: %s" % exc])
         label = path
     data = _plain(data)
