@@ -8,6 +8,9 @@ command -v ethtool >/dev/null 2>&1 || [ -x /usr/sbin/ethtool ] || need+=(ethtool
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 [ -x /usr/bin/python3 ] || need+=(python3)
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v sysctl >/dev/null 2>&1 || [ -x /usr/sbin/sysctl ] || need+=(procps)    # persist-file test
+command -v chattr >/dev/null 2>&1 || need+=(e2fsprogs)                            # failed-write test
+command -v flock >/dev/null 2>&1 || need+=(util-linux)                            # gate scripts
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing Debian packages: ${need[*]} (run as root, or install them)" >&2
