@@ -4,6 +4,7 @@
 """Run interface_facts' main() in-process with ip and the host files faked."""
 
 import contextlib
+import importlib
 import io
 import json
 
@@ -71,7 +72,10 @@ def run_module(monkeypatch, args, fake_ip=None, ip_path=IP):
     # Importing controller code (action plugins, in other test files) flips
     # ansible-core 2.19's module_utils into controller mode, where warn() goes to
     # the Display instead of the module result; a module runs on a target.
-    internal = getattr(__import__("ansible.module_utils._internal").module_utils, "_internal", None)
+    try:
+        internal = importlib.import_module("ansible.module_utils._internal")
+    except ImportError:  # ansible-core < 2.19 has no controller mode
+        internal = None
     if internal is not None and hasattr(internal, "is_controller"):
         monkeypatch.setattr(internal, "is_controller", False)
     monkeypatch.setattr(basic.AnsibleModule, "run_command", fake_ip)
