@@ -19,7 +19,10 @@ from ansible_collections.hostnet.netif.plugins.modules.interface_facts import (
     ARGUMENT_SPEC,
     request_from_params,
 )
-from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import validated_params
+from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import (
+    validated_params,
+    with_text_running_config,
+)
 
 
 class ActionModule(ActionBase):
@@ -28,6 +31,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
+        self._task.args = with_text_running_config(self._task.args)
         params = validated_params(self, result, argument_spec=ARGUMENT_SPEC)
         if params is None:
             return result

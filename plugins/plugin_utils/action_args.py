@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 from ansible.errors import AnsibleActionFail
 
 
@@ -19,3 +21,15 @@ def validated_params(action, result, **spec):
         result.update(failed=True, msg=str(exc))
         return None
     return params
+
+
+def with_text_running_config(args):
+    """``args`` with ``running_config`` as the text the option documents.
+
+    ansible-core before 2.19 turns a JSON capture read with ``lookup('file')``
+    into a list while templating; a str option would then get its Python repr.
+    """
+    value = args.get("running_config")
+    if isinstance(value, (list, dict)):
+        args = dict(args, running_config=json.dumps(value))
+    return args

@@ -36,7 +36,10 @@ from ansible_collections.hostnet.netif.plugins.module_utils import resource as r
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 from ansible_collections.hostnet.netif.plugins.plugin_utils import validate
 from ansible_collections.hostnet.netif.plugins.plugin_utils.normalize import NormalizeError
-from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import validated_params
+from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import (
+    validated_params,
+    with_text_running_config,
+)
 
 
 class InputProblems(ValueError):
@@ -107,6 +110,7 @@ class ResourceActionBase(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ResourceActionBase, self).run(tmp, task_vars)
+        self._task.args = with_text_running_config(self._task.args)
         args = dict(self._task.args)
         try:
             prepared = self.prepare(args)

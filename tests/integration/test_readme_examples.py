@@ -263,7 +263,8 @@ def check_facts_tasks(ctx, example):
     finally:
         ctx.set_conf("ipv4", "all", "rp_filter", old[0])
         ctx.set_conf("ipv4", "eth0", "rp_filter", old[1])
-    assert re.findall(r'"msg": (\S+)', run.out) == ["2"], run.why()
+    # ansible-core 2.19 prints the number, older releases the string
+    assert re.findall(r'"msg": (\S+)', run.out) in (["2"], ['"2"']), run.why()
 
 
 def check_setters(ctx, example):
