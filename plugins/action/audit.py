@@ -17,9 +17,9 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.hostnet.netif.plugins.modules.audit import ARGUMENT_SPEC
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.hostvars import (
-    base_dirs,
     host_groups,
     plain,
+    task_policy,
 )
 from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import validated_params
 
@@ -47,11 +47,8 @@ class ActionModule(ActionBase):
         params = validated_params(self, result, argument_spec=ARGUMENT_SPEC)
         if params is None:
             return result
-        try:
-            policy = engine.load_policy(plain(params["policy"]), plain(params["waivers"]),
-                                        base_dirs(self._loader, self._task))
-        except engine.PolicyError as exc:
-            result.update(failed=True, msg=str(exc), errors=exc.errors)
+        policy = task_policy(self, params, result)
+        if policy is None:
             return result
         needs = engine.required_subsets(policy)
         result.update(changed=False, policy=policy.describe(), remediation_modules=self._setters(), **needs)

@@ -22,9 +22,9 @@ from ansible_collections.hostnet.netif.plugins.modules.fleet_report import ARGUM
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine, reports
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.factcache import read_fact_cache
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.hostvars import (
-    base_dirs,
     groups_by_host,
     plain,
+    task_policy,
 )
 from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import validated_params
 
@@ -74,11 +74,8 @@ class ActionModule(ActionBase):
         params = validated_params(self, result, argument_spec=ARGUMENT_SPEC)
         if params is None:
             return result
-        try:
-            policy = engine.load_policy(plain(params["policy"]), plain(params["waivers"]),
-                                        base_dirs(self._loader, self._task))
-        except engine.PolicyError as exc:
-            result.update(failed=True, msg=str(exc), errors=exc.errors)
+        policy = task_policy(self, params, result)
+        if policy is None:
             return result
         try:
             today = engine.audit_date(params["today"])

@@ -67,3 +67,16 @@ def base_dirs(loader, task):
     if role_path:
         dirs.append(os.path.join(role_path, "files"))
     return dirs
+
+
+def task_policy(action, params, result):
+    """The policy an audit task names (baselines or files next to the play or role),
+    or None with ``result`` marked failed and every schema error listed."""
+    from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine
+
+    try:
+        return engine.load_policy(plain(params["policy"]), plain(params["waivers"]),
+                                  base_dirs(action._loader, action._task))
+    except engine.PolicyError as exc:
+        result.update(failed=True, msg=str(exc), errors=exc.errors)
+        return None

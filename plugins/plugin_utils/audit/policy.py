@@ -557,16 +557,21 @@ def _read_source(source, base_dirs):
             raise PolicyError(None, ["policy %r: no such shipped baseline (%s) and no such file "
                                      "(looked in %s)" % (source, ", ".join(shipped_baselines()),
                                                          ", ".join(candidates))])
+    document, text = _read_yaml(path)
+    return _plain(document), path, text
+
+
+def _read_yaml(path):
+    """(document, text) of a YAML file; PolicyError naming the file otherwise."""
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except (IOError, OSError) as exc:
         raise PolicyError(path, ["cannot read: %s" % (exc.strerror or exc)])
     try:
-        document = yaml_load(text)
+        return yaml_load(text), text
     except YAMLError as exc:  # it carries the line and column
         raise PolicyError(path, ["not valid YAML: %s" % exc])
-    return _plain(document), path, text
 
 
 def _validate_document(document, label, text):
@@ -683,15 +688,7 @@ def _load_waivers(waivers, base_dirs, known):
         if not path or not os.path.isfile(path):
             raise PolicyError("waivers", ["no such waiver file %r (looked in %s)"
                                           % (waivers, ", ".join(base_dirs))])
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except (IOError, OSError) as exc:
-            raise PolicyError(path, ["cannot read: %s" % (exc.strerror or exc)])
-        try:
-            data = yaml_load(text)
-        except YAMLError as exc:  # it carries the line and column
-            raise PolicyError(path, ["not valid YAML: %s" % exc])
+        data, text = _read_yaml(path)
         label = path
     data = _plain(data)
     if isinstance(data, dict) and list(data) == ["waivers"]:
