@@ -14,12 +14,13 @@ export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 PYTEST      := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: help setup os-deps venv collection test unit integration sanity lint build doc-check audit demo bench clean \
+.PHONY: lab lab-down help setup os-deps venv collection test unit integration sanity lint build doc-check audit demo bench clean \
         yamllint changelog-lint ee-check changelog
 
 help:
 	@echo "make audit   - audit this machine with the default baseline (reports on disk)"
 	@echo "make test    - set up and run every test and gate"
+	@echo "make lab     - an N-host lab that stays up (NETIF_LAB_HOSTS=$(NETIF_LAB_HOSTS)); make lab-down removes it"
 	@echo "make unit | integration | molecule | sanity | lint | build | doc-check | docs | bench | demo | clean"
 	@echo "make lint = yamllint + changelog-lint + ee-check + ansible-lint; make changelog - release notes"
 
@@ -100,6 +101,17 @@ audit: setup
 # the role; torn down afterwards. Reports in ./netif-reports/demo.
 demo: setup
 	NETIF_DEMO_REPORTS=$(CURDIR)/netif-reports/demo $(BIN)/python tests/integration/test_audit_lab.py
+
+# A lab that stays up to try things on: NETIF_LAB_HOSTS network-namespace hosts
+# with sshd, this checkout as the collection, an ansible.cfg in the lab's
+# directory (printed, with what to type next). make lab-down removes it by name.
+NETIF_LAB_NAME  ?= netiflab
+NETIF_LAB_HOSTS ?= 3
+lab: setup
+	$(BIN)/python -m tests.lab up --name $(NETIF_LAB_NAME) --hosts $(NETIF_LAB_HOSTS) --ansible-cfg
+
+lab-down: venv
+	$(BIN)/python -m tests.lab down --name $(NETIF_LAB_NAME)
 
 clean:
 	rm -rf $(BUILD) tests/output

@@ -384,6 +384,38 @@ def test_cli_up_list_down():
         reap(name)
 
 
+def test_make_lab_ansible_cfg_is_all_a_user_needs():
+    """``make lab`` (CLI ``up --ansible-cfg``): the printed export alone makes ``ansible all -m ping``
+    and the collection's modules work; the ansible.cfg goes with the lab."""
+    name = _unique_name()
+    cli = [sys.executable, "-m", "tests.lab"]
+    try:
+        up = subprocess.run([*cli, "up", "--hosts", "2", "--name", name, "--ansible-cfg"], cwd=REPO_ROOT,
+                            check=False, capture_output=True, text=True, timeout=90)
+        assert up.returncode == 0, up.stderr
+        match = re.search(r"export ANSIBLE_CONFIG=(\S+) PATH=(\S+):\$PATH", up.stdout)
+        assert match, up.stdout
+        cfg = match.group(1)
+        assert cfg == f"/tmp/netif-lab-{name}/ansible.cfg" and Path(cfg).is_file()
+        assert "make lab-down" in up.stdout and f"{name}-h1" in up.stdout
+        # only what the user is told to export: no ANSIBLE_* from this test run
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+        env.update(ANSIBLE_CONFIG=cfg, PATH=f"{match.group(2)}:{env.get('PATH', '')}")
+        ping = subprocess.run(["ansible", "all", "-m", "ping"], cwd="/", capture_output=True, text=True,
+                              env=env, timeout=120, stdin=subprocess.DEVNULL)
+        assert ping.returncode == 0 and ping.stdout.count("SUCCESS") == 2, ping.stdout + ping.stderr
+        facts = subprocess.run(["ansible", f"{name}-h0", "-m", "hostnet.netif.interface_facts",
+                                "-a", "interfaces=eth0"], cwd="/", capture_output=True, text=True,
+                               env=env, timeout=120, stdin=subprocess.DEVNULL)
+        assert facts.returncode == 0 and '"eth0"' in facts.stdout, facts.stdout + facts.stderr
+        down = subprocess.run([*cli, "down", "--name", name], cwd=REPO_ROOT, check=False,
+                              capture_output=True, text=True, timeout=60)
+        assert down.returncode == 0, down.stderr
+        assert leftovers(name) == {} and not Path(cfg).exists()
+    finally:
+        reap(name)
+
+
 def test_reap_by_convention_when_state_is_gone():
     name = _unique_name()
     try:
