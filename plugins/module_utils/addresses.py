@@ -326,6 +326,7 @@ def entry_to_config(entry, name):
 # the resource
 # ---------------------------------------------------------------------------
 class AddressesResource(res.Resource):
+    plans_missing_in_check_mode = True
     name = "addresses"
     key = "name"
     gather_subset = ("links", "addresses")
@@ -350,7 +351,7 @@ class AddressesResource(res.Resource):
         return out
 
     # -- input ---------------------------------------------------------------
-    def desired(self, config, current, state, offline=False):
+    def desired(self, config, current, state, offline=False, assume_created=False):
         result = {}
         seen = {}
         for index, raw in enumerate(config):
@@ -382,8 +383,8 @@ class AddressesResource(res.Resource):
             elif state in (res.MERGED, res.REPLACED, res.OVERRIDDEN, res.RENDERED):
                 entries = []
             result[name] = {"name": name, "addresses": entries, "_path": path}
-        if not offline and state != res.DELETED:  # input errors first, then the host's
-            for name, item in result.items():
+        if not offline and not assume_created and state != res.DELETED:
+            for name, item in result.items():  # input errors first, then the host's
                 if name not in current:
                     raise InputError(item["_path"] + ".name", "interface %s does not exist" % name)
         return result

@@ -102,7 +102,7 @@ class InterfacesResource(res.Resource):
                                                                    k in ("master",)))
 
     # -- input ---------------------------------------------------------------
-    def desired(self, config, current, state, offline=False):
+    def desired(self, config, current, state, offline=False, assume_created=False):
         result = {}
         seen = {}
         will_exist = set(current)

@@ -100,13 +100,16 @@ class Resource:
 
     name = None
     key = "name"
+    plans_missing_in_check_mode = False  # desired(assume_created=True) plans for absent interfaces
     gather_subset = ("links",)
     sysctl_keys = ()
 
     def current(self, facts):
         raise NotImplementedError
 
-    def desired(self, config, current, state, offline=False):
+    def desired(self, config, current, state, offline=False, assume_created=False):
+        """``assume_created`` (check mode): an interface the host lacks is planned as if an
+        earlier task of the play creates it, instead of failing (resources that can)."""
         raise NotImplementedError
 
     def target(self, current, desired, state, in_scope):
@@ -269,7 +272,15 @@ class Runner:
             facts = txn.read()
             current = self.resource.current(facts)
             self._check_scope(config, in_scope)
-            desired = self.resource.desired(config, current, state)
+            assume_created = (self.check_mode and state != DELETED
+                              and self.resource.plans_missing_in_check_mode)
+            desired = self.resource.desired(config, current, state, assume_created=assume_created)
+            if assume_created:
+                for name in sorted(set(desired) - set(current)):
+                    self.warnings.append(
+                        "check mode: interface %s does not exist yet; planned as if an earlier task "
+                        "of the play creates it (a real run fails here if it still does not exist)"
+                        % name)
             target = self.resource.target(current, desired, state, in_scope)
             ops = planner.order(self.resource.ops(current, target))
             if ops and not self.params.get("force"):

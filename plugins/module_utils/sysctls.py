@@ -404,6 +404,7 @@ class PersistFile:
 # the resource
 # ---------------------------------------------------------------------------
 class SysctlsResource(res.Resource):
+    plans_missing_in_check_mode = True
     name = "sysctls"
     key = "name"
     gather_subset = ("links",)
@@ -476,7 +477,7 @@ class SysctlsResource(res.Resource):
         return out
 
     # -- input ---------------------------------------------------------------
-    def desired(self, config, current, state, offline=False):
+    def desired(self, config, current, state, offline=False, assume_created=False):
         result, seen = {}, {}
         for index, raw in enumerate(config):
             path = "config[%d]" % index
@@ -512,6 +513,8 @@ class SysctlsResource(res.Resource):
             result[name] = item
         if not offline:  # input errors first (all items), then what the host says
             for item in result.values():
+                if assume_created and item["name"] not in current:
+                    continue
                 self._check_against_host(item, item["_path"], current)
         return result
 

@@ -58,7 +58,9 @@ options:
   config:
     description:
       - One item per interface. An item naming an interface that does not exist fails the
-        task before any change (with O(state=deleted) it is skipped with a warning).
+        task before any change (with O(state=deleted) it is skipped with a warning). In check
+        mode such an item is planned as if an earlier task of the play had created the
+        interface, with a warning that says so.
       - O(state=merged) adds the listed addresses that are missing and fixes the given
         attributes of those that exist; other addresses stay.
       - O(state=replaced) makes the interface's addresses exactly the list (kernel-made ones

@@ -57,7 +57,9 @@ options:
   config:
     description:
       - One item per interface, or for V(all) or V(default). An item naming an interface that
-        does not exist, or a key this host's kernel lacks, fails the task before any change.
+        does not exist, or a key this host's kernel lacks, fails the task before any change. In
+        check mode an item naming an interface that does not exist yet is planned as if an
+        earlier task of the play had created it, with a warning that says so.
       - With O(state=deleted) an item returns the keys it names to their defaults (the values
         given are ignored), every key of a family given as an empty dict, or every key of both
         families when it names neither. V(all) and V(default) have no default and are refused.

@@ -269,6 +269,18 @@ def check_facts_tasks(ctx, example):
 
 def check_setters(ctx, example):
     ctx.set_conf("ipv6", "default", "disable_ipv6", 0)  # the lab's namespaces have IPv6 off
+    # "--check computes the same plan": on a fresh host the addresses/sysctls tasks plan for the
+    # bridge the first task would create, say so, and nothing is created
+    assert "br-lab" not in ctx.links()
+    path = ctx.workdir / "readme-setters-check.yml"
+    path.write_text(playbook_text(example))
+    check = ctx._run(["ansible-playbook", "--check", "--diff", str(path)], ctx.environment())
+    assert check.rc == 0, check.why()
+    assert recap(check, ctx.host.name)["changed"] == 3, check.why()
+    # (ansible prints an identical warning of two tasks once)
+    assert "check mode: interface br-lab does not exist yet" in check.out + check.err, check.why()
+    assert "+  addresses:" in check.out and "198.19.100.1/24" in check.out, check.why()
+    assert not {"br-lab", "veth-a", "veth-b"} & set(ctx.links())
     (run,) = only_ok(ctx.run(example))
     assert recap(run, ctx.host.name)["changed"] == 3, run.why()
     links = ctx.links()

@@ -575,3 +575,16 @@ def test_failed_plan_restores_every_attribute(rig, label, name, state, entries, 
         rig.run(state, [{"name": name, "addresses": entries}])
     assert info.value.to_result()["restored"] is True, str(info.value)
     assert _attributes(rig, name) == before
+
+
+def test_check_mode_plans_for_an_interface_an_earlier_task_creates(rig):
+    """--check: addresses of an interface an earlier task of the play would create are planned
+    with a warning naming check mode; a real run still fails on the missing interface."""
+    config = [{"name": "br-new", "addresses": ["198.18.7.1/24"]}]
+    result = rig.run("merged", config, check_mode=True)
+    assert result["changed"] and result["commands"] == ["address add 198.18.7.1/24 dev br-new"]
+    assert any(w.startswith("check mode: interface br-new does not exist yet") for w in result["warnings"])
+    assert "br-new" not in rig.fake.links
+    with pytest.raises(InputError) as info:
+        rig.run("merged", config)
+    assert info.value.path == "config[0].name" and "does not exist" in str(info.value)

@@ -492,3 +492,16 @@ def test_resets_read_every_key_only_where_they_reset(rig, state, config, scope):
         runner = resource.Runner(resource_, dict(params), host=rig.host, check_mode=True)
         plans.append(runner.run()["commands"])
     assert plans[0] == plans[1] and plans[0]
+
+
+def test_check_mode_plans_for_an_interface_an_earlier_task_creates(rig):
+    """--check of a play that creates br-new first: the sysctls task plans (and warns), a
+    real run of the same task still fails on the missing interface."""
+    before = rig.snapshot()
+    result = rig.run("merged", [{"name": "br-new", "ipv4": {"rp_filter": 1}}], check_mode=True)
+    assert result["changed"] and result["commands"] == ["sysctl -w net.ipv4.conf.br-new.rp_filter=1"]
+    assert any(w.startswith("check mode: interface br-new does not exist yet") for w in result["warnings"])
+    assert rig.snapshot() == before
+    with pytest.raises(InputError) as info:
+        rig.run("merged", [{"name": "br-new", "ipv4": {"rp_filter": 1}}])
+    assert info.value.path == "config[0].name" and "does not exist" in str(info.value)

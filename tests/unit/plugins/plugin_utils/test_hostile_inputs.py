@@ -43,7 +43,7 @@ def test_corpus_is_big_and_well_formed():
     assert len(ENTRIES) >= 40
     assert len(set(IDS)) == len(IDS)
     for entry in ENTRIES:
-        assert set(entry) <= {"id", "module", "args", "path", "sides"}
+        assert set(entry) <= {"id", "module", "args", "path", "sides", "check_mode"}
         assert set(entry.get("sides", ["action", "module"])) <= {"action", "module"}
 
 
@@ -89,7 +89,7 @@ def test_module_side_rejects_with_path(entry, tmp_path):
     fake, host = fake_host()
     lock = transaction.HostLock(str(tmp_path / "lock"), timeout=2)
     runner = resource.Runner(resource_cls(), checked.validated_parameters, host=host,
-                             check_mode=True, lock=lock)
+                             check_mode=entry.get("check_mode", True), lock=lock)
     with pytest.raises(NetifError) as info:
         runner.run()
     assert isinstance(info.value, InputError), str(info.value)
