@@ -73,7 +73,8 @@ options:
         finite C(valid_lft), adds the controller's own address anywhere or a more
         specific prefix of the controller's subnet on another interface, makes the
         effective C(arp_ignore) (C(max(all, interface))) stop answering ARP for the
-        session address, or sets C(disable_ipv6) under an IPv6 session.
+        session address, or sets C(disable_ipv6) (or C(hop_limit) 1 when routed) under an
+        IPv6 session.
       - After the change, inside the transaction, C(ip route get) to the controller must
         still give the same device and source address; otherwise the change is restored
         and the task fails saying what moved.

@@ -56,7 +56,9 @@ A plan is refused when it would
   interface, requester outside its subnet, scope host);
 - under an IPv6 session, set ``disable_ipv6`` to 1 on the route device, the
   interface holding the server address, or ``all`` (writing ``all`` disables
-  every interface; ``default`` only affects interfaces created later).
+  every interface; ``default`` only affects interfaces created later); or set
+  ``hop_limit`` 1 on the route device when the session goes through a gateway
+  (the socket's packets take the interface's hop limit, the router drops them).
 
 Not refused, on purpose: ``arp_filter`` (answers when the reply would leave
 through the interface the request came in on, which the session's symmetric
@@ -64,6 +66,9 @@ route already guarantees; a changed route is the dynamic check's business)
 and ``arp_announce`` (it picks the source of the host's own ARP requests, in
 the target's subnet when it can); both checked in the lab with
 ``all`` = 1/2: the neighbour and a fresh SSH connection still get through.
+Nor ``rp_filter``: strict mode drops what arrives on an interface the reverse
+route does not leave through, and the session's reverse route is the route
+device, which the dynamic check holds in place.
 
 **Dynamic check** (:func:`route_check`, a hook the transaction runs after the
 batch and the sysctl writes, before verifying). ``ip route get <client>``
@@ -397,10 +402,16 @@ def _sysctl_rules(ops, session, interfaces, conf):
     if session.version == 6:
         holders = set([dev]) | set(name for name, dummy in _server_entries(session, interfaces))
         for op in sysctl_ops:
-            if op.family == "ipv6" and op.key == "disable_ipv6" and _int(op.value) == 1 \
-                    and op.dev in holders | {"all"}:
+            if op.family != "ipv6":
+                continue
+            if op.key == "disable_ipv6" and _int(op.value) == 1 and op.dev in holders | {"all"}:
                 reasons.append("disable IPv6 on %s: the kernel removes its IPv6 addresses "
                                "and routes, %s included" % (op.dev, session.server))
+            elif op.key == "hop_limit" and _int(op.value) == 1 and op.dev == dev \
+                    and session.gateway:
+                reasons.append("set hop_limit 1 on %s: the session goes through the router "
+                               "%s, which drops replies whose hop limit runs out"
+                               % (dev, session.gateway))
     return reasons
 
 

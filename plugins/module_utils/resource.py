@@ -40,7 +40,7 @@ from ansible_collections.hostnet.netif.plugins.module_utils import guard as guar
 from ansible_collections.hostnet.netif.plugins.module_utils import module_glue
 from ansible_collections.hostnet.netif.plugins.module_utils import model, planner, reader
 from ansible_collections.hostnet.netif.plugins.module_utils import transaction as txn_mod
-from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError
+from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError, NetifError
 
 # ---------------------------------------------------------------------------
 # state names: the only place they are spelled
@@ -276,7 +276,12 @@ class Runner:
             force = bool(self.params.get("force"))
             session = None
             if ops and not (force and self.check_mode):
-                session = guard_mod.find_session(self.host, facts["interfaces"])
+                try:
+                    session = guard_mod.find_session(self.host, facts["interfaces"])
+                except NetifError:
+                    if not force:
+                        raise
+                    # forced: the session only feeds the route-change warning
                 if session is None and not force \
                         and self.host.environ.get("SSH_CONNECTION") is None:
                     self.warnings.append(

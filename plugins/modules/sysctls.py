@@ -136,7 +136,8 @@ notes:
     resource modules; so is an C(arp_ignore) on that interface or on C(all) that makes
     the effective value (C(max(all, interface))) stop answering ARP for the session
     address (8 always; 1, 2, 3 when the session's addressing makes them cut), and
-    C(disable_ipv6) on it or on C(all) under an IPv6 session.
+    C(disable_ipv6) on it or on C(all) (or C(hop_limit) 1 on it when the session is
+    routed) under an IPv6 session.
   - C(before) and C(after) hold the affected items only, with the keys the task read (for
     V(merged) the keys it names; for the other changing states all of them).
 seealso:

@@ -9,6 +9,7 @@ from ansible_collections.hostnet.netif.plugins.module_utils import addresses as 
 from ansible_collections.hostnet.netif.plugins.module_utils import guard, planner, resource
 from ansible_collections.hostnet.netif.plugins.module_utils import sysctls, transaction
 from ansible_collections.hostnet.netif.plugins.module_utils.addresses import AddressesResource
+from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 from ansible_collections.hostnet.netif.plugins.module_utils.interfaces import InterfacesResource
 
 from netif_fakeip import FakeIp, NoSysfs
@@ -139,6 +140,12 @@ STATIC = [
      {"v6": True}, {}, None),
     ("disable-ipv6-v4-session-ok", [sysctl("ipv6", "all", "disable_ipv6", 1)], {}, {}, {},
      None),
+    ("hop-limit-1-routed-v6", [sysctl("ipv6", "eth0", "hop_limit", 1)],
+     {"v6": True, "gateway": "::198.18.9.1"}, {"v6": True}, {}, "set hop_limit 1 on eth0"),
+    ("hop-limit-1-on-link-ok", [sysctl("ipv6", "eth0", "hop_limit", 1)], {"v6": True},
+     {"v6": True}, {}, None),
+    ("hop-limit-2-routed-ok", [sysctl("ipv6", "eth0", "hop_limit", 2)],
+     {"v6": True, "gateway": "::198.18.9.1"}, {"v6": True}, {}, None),
 ]
 
 
@@ -311,3 +318,12 @@ def test_transaction_runs_the_hook_after_the_batch_and_sysctl_writes(rig):
         txn.apply([planner.link_set("gx0", "enabled", True), op], lambda facts: [],
                   check_after_batch=hook)
     assert seen == [(1, 2)]
+
+
+def test_force_tolerates_a_session_whose_route_cannot_be_found(rig):
+    del rig.fake.routes[CLIENT]
+    with pytest.raises(NetifError) as info:  # unforced: no guard, no change
+        rig.run(InterfacesResource(), [{"name": "gx0", "enabled": True}])
+    assert "route get" in str(info.value) and rig.fake.batches == []
+    result = rig.run(InterfacesResource(), [{"name": "gx0", "enabled": True}], force=True)
+    assert result["changed"] is True
