@@ -19,9 +19,7 @@ import secrets
 
 import pytest
 
-from tests.integration.helpers import run_ansible, run_playbook
-
-COUNTERS = {"stats", "stats64", "carrier_changes", "carrier_up_count", "carrier_down_count"}
+from tests.integration.helpers import run_ansible, run_playbook, without_counters
 
 
 @pytest.fixture(scope="module")
@@ -50,15 +48,6 @@ def spare(lab):
 
 def offset(lab, number):
     return str(ipaddress.ip_address(lab.bridge_ip) - 1 + number)
-
-
-def without_counters(value):
-    if isinstance(value, dict):
-        return {k: without_counters(v) for k, v in value.items()
-                if k not in COUNTERS and not k.endswith("_timer")}
-    if isinstance(value, list):
-        return [without_counters(v) for v in value]
-    return value
 
 
 def host_state(lab, host):
