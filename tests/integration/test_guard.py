@@ -3,13 +3,12 @@ the session on a lab host are refused without ``force`` and leave the host as it
 change the static rules let through (bringing up an interface that already holds a more
 specific prefix of the controller's subnet) is caught by the dynamic route check inside
 the transaction and undone; changes that do not cut (an equal prefix elsewhere, MTU 576,
-arp_ignore 2 with the controller in the subnet) pass. What the host looks like is read with ``ip -json`` and /proc
-inside the namespace; ``ansible -m ping`` must still answer afterwards.
+arp_ignore 2 with the controller in the subnet) pass. What the host looks like is read
+with ``ip -json`` and /proc inside the namespace; the session must still answer afterwards.
 
 One lab, one playbook per test (every task ``ignore_errors``): 8 s on a quiet machine,
-30 s under load.
-The lab's controller is the bridge address 198.18.K.1, the session address 198.18.K.10/24
-on eth0; the spare veth pair holds only addresses of that /24.
+30 s under load. The lab's controller is the bridge address 198.18.K.1, the session
+address 198.18.K.10/24 on eth0; the spare veth pair holds only addresses of that /24.
 """
 
 from __future__ import annotations
