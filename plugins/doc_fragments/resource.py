@@ -67,7 +67,19 @@ options:
       - Allow a change that would cut the management session.
       - By default a plan that takes down, deletes, re-addresses, changes the MAC or
         master of, or resets the interface carrying the Ansible SSH session (found
-        from C(SSH_CONNECTION) and C(ip route get)) is refused before anything changes.
+        from C(SSH_CONNECTION) and C(ip route get)) is refused before anything changes,
+        and so is a plan that turns ARP off on it, sets an MTU below 576 (IPv4 session)
+        or 1280 (IPv6 session) on it or a device below it, gives the session address a
+        finite C(valid_lft), adds the controller's own address anywhere or a more
+        specific prefix of the controller's subnet on another interface, makes the
+        effective C(arp_ignore) (C(max(all, interface))) stop answering ARP for the
+        session address, or sets C(disable_ipv6) (or C(hop_limit) 1 when routed) under an
+        IPv6 session.
+      - After the change, inside the transaction, C(ip route get) to the controller must
+        still give the same device and source address; otherwise the change is restored
+        and the task fails saying what moved.
+      - V(true) skips both checks (the way to move a management path on purpose); a
+        forced change that moved the route to the controller is reported as a warning.
     type: bool
     default: false
 notes:

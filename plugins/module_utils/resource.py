@@ -21,8 +21,9 @@ Verification after applying is ``verify(current_after, target)``: by default the
 ops that would still be needed, so both sides are normalised by the same code.
 
 :class:`Runner` drives the states: ``merged``/``replaced``/``overridden``/
-``deleted`` read, plan, guard and (outside check mode) apply through one
-:class:`~transaction.Transaction`; ``gathered`` reads; ``rendered`` plans
+``deleted`` read, plan, guard (static rules) and (outside check mode) apply
+through one :class:`~transaction.Transaction`, whose ``check_after_batch`` hook
+is the guard's dynamic route check; ``gathered`` reads; ``rendered`` plans
 offline (against ``running_config`` when given, else against nothing);
 ``parsed`` turns ``running_config`` into config. The result has ``before``,
 ``after`` (when changed), ``commands``, ``changed`` and, with ``diff``, a
@@ -39,7 +40,7 @@ from ansible_collections.hostnet.netif.plugins.module_utils import guard as guar
 from ansible_collections.hostnet.netif.plugins.module_utils import module_glue
 from ansible_collections.hostnet.netif.plugins.module_utils import model, planner, reader
 from ansible_collections.hostnet.netif.plugins.module_utils import transaction as txn_mod
-from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError
+from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError, NetifError
 
 # ---------------------------------------------------------------------------
 # state names: the only place they are spelled
@@ -283,18 +284,29 @@ class Runner:
                         % name)
             target = self.resource.target(current, desired, state, in_scope)
             ops = planner.order(self.resource.ops(current, target))
-            if ops and not self.params.get("force"):
-                session = guard_mod.find_session(self.host, facts["interfaces"])
-                if session is None and self.host.environ.get("SSH_CONNECTION") is None:
+            force = bool(self.params.get("force"))
+            session = None
+            if ops and not (force and self.check_mode):
+                try:
+                    session = guard_mod.find_session(self.host, facts["interfaces"])
+                except NetifError:
+                    if not force:
+                        raise
+                    # forced: the session only feeds the route-change warning
+                if session is None and not force \
+                        and self.host.environ.get("SSH_CONNECTION") is None:
                     self.warnings.append(
                         "management guard inactive: SSH_CONNECTION is not set for the module "
                         "(local connection, or become reset the environment)")
-                guard_mod.check(ops, session, facts["interfaces"], False)
+                guard_mod.check(ops, session, facts["interfaces"], force,
+                                guard_mod.conf_reader(self.host))
             after = None
             if ops and not self.check_mode:
                 after_facts = txn.apply(
                     ops, lambda facts_after: self.resource.verify(
-                        self.resource.current(facts_after), target))
+                        self.resource.current(facts_after), target),
+                    check_after_batch=guard_mod.route_check(session, self.host, force,
+                                                            self.warnings.append))
                 after = self.resource.current(after_facts)
             self.warnings.extend(txn.warnings)
 

@@ -393,11 +393,13 @@ class Transaction:
             self.snapshot = document
         return document
 
-    def apply(self, ops, verify):
+    def apply(self, ops, verify, check_after_batch=None):
         """Apply ``ops`` (ordered) and verify; restore and raise on any failure.
 
-        ``verify(facts) -> [str]`` lists what still differs. Returns the facts
-        read after the change.
+        ``verify(facts) -> [str]`` lists what still differs. ``check_after_batch()``
+        (optional) runs once the batch and the sysctl writes are done, before the
+        re-read, and raises to have the change restored (the management guard's
+        route check). Returns the facts read after the change.
         """
         if self.check_mode:
             raise NetifError("internal error: apply() called in check mode")
@@ -414,6 +416,8 @@ class Transaction:
                 old = self.host.sysctl.read(op)
                 written.append((op, old))
                 self.host.sysctl.write(op, op.value)
+            if check_after_batch is not None:
+                check_after_batch()
             after = self.read()
             problems = verify(after)
             if problems:

@@ -33,8 +33,10 @@ description:
     and V(deleted) without O(config[].addresses) never remove them). They are IPv6 link-local
     addresses (C(fe80::/10)), IPv6 privacy (C(temporary)) addresses, and C(127.0.0.1/8) and
     C(::1/128) on the loopback device.
-  - Removing the address that carries the Ansible SSH session is refused unless
-    O(force=true).
+  - Removing the address that carries the Ansible SSH session, giving it a finite
+    C(valid_lft), adding the controller's own address, or adding on another interface a
+    prefix of the controller's subnet more specific than the session's is refused unless
+    O(force=true) (see O(force)).
 author:
   - hostnet.netif maintainers (@hostnet)
 requirements:

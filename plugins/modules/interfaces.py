@@ -158,6 +158,10 @@ notes:
     results small on hosts with thousands of interfaces.
   - Kernels without dummy, vlan or bond support refuse those kinds; the task then fails
     with the kernel's message and leaves the host as it was.
+  - On the interface carrying the Ansible SSH session, C(arp=false) and an MTU below 576
+    (IPv4 session) or 1280 (IPv6 session) are refused unless O(force=true), besides
+    taking it down, deleting it or changing its MAC or master; bringing up an interface
+    that moves the route to the controller is undone by the route check (see O(force)).
 seealso:
   - module: hostnet.netif.interface_facts
 """

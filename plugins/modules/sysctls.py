@@ -135,7 +135,11 @@ notes:
     C(/etc/sysctl.d) with another existing absolute directory.
   - Resetting keys of the interface that carries the Ansible SSH session (V(replaced),
     V(overridden), V(deleted)) is refused unless O(force=true), like every reset by the
-    resource modules.
+    resource modules; so is an C(arp_ignore) on that interface or on C(all) that makes
+    the effective value (C(max(all, interface))) stop answering ARP for the session
+    address (8 always; 1, 2, 3 when the session's addressing makes them cut), and
+    C(disable_ipv6) on it or on C(all) (or C(hop_limit) 1 on it when the session is
+    routed) under an IPv6 session.
   - C(before) and C(after) hold the affected items only, with the keys the task read (for
     V(merged) the keys it names; for the other changing states all of them).
 seealso:

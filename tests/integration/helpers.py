@@ -64,3 +64,17 @@ def run_playbook(lab, playbook, extra_vars: Mapping | None = None, *args: str,
         argv += ["-e", json.dumps(dict(extra_vars))]
     argv += [*args, path]
     return _run(argv, _env(lab, env), timeout)
+
+
+# ip -json fields that move on their own (traffic counters, carrier counts)
+COUNTERS = {"stats", "stats64", "carrier_changes", "carrier_up_count", "carrier_down_count"}
+
+
+def without_counters(value):
+    """ip -json -d output minus counters and running timers (they move on their own)."""
+    if isinstance(value, dict):
+        return {k: without_counters(v) for k, v in value.items()
+                if k not in COUNTERS and not k.endswith("_timer")}
+    if isinstance(value, list):
+        return [without_counters(v) for v in value]
+    return value

@@ -17,10 +17,9 @@ import time
 
 import pytest
 
-from tests.integration.helpers import run_ansible, run_playbook
+from tests.integration.helpers import run_ansible, run_playbook, without_counters
 
 LOCK_PATH = "/run/hostnet-netif.lock"
-COUNTERS = {"stats", "stats64", "carrier_changes", "carrier_up_count", "carrier_down_count"}
 
 
 @pytest.fixture(scope="module")
@@ -55,16 +54,6 @@ def ns(lab):
 
 def links(lab, host):
     return {link["ifname"]: link for link in lab.ip_json(host, "-d", "link", "show")}
-
-
-def without_counters(value):
-    """ip -json -d link minus counters and running timers (they move on their own)."""
-    if isinstance(value, dict):
-        return {k: without_counters(v) for k, v in value.items()
-                if k not in COUNTERS and not k.endswith("_timer")}
-    if isinstance(value, list):
-        return [without_counters(v) for v in value]
-    return value
 
 
 def settled_links(lab, host, timeout=6.0):
