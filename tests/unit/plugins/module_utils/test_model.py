@@ -103,6 +103,42 @@ def test_interface_name_error(name, problem):
         assert result is not None and problem in result
 
 
+@pytest.mark.parametrize("name, problem", [
+    ("a\u2028b", None), ("a\x85b", None), ("a\u3000b", None), ("a\x1cb", None),
+    ("a\udcffb", None), ("a\\b", None), ("a\x01b", None),
+    ("", "1 to 15 bytes"), ("a" * 16, "1 to 15 bytes"), ("..", "'.'"), ("a/b", "'/'"),
+    ("a:b", "':'"), ("a b", "whitespace"), ("a\tb", "whitespace"), ("a\x0bb", "whitespace"),
+    ("a\x00b", "NUL"), (None, "string"),
+])
+def test_kernel_name_error_follows_dev_valid_name(name, problem):
+    """The reader's check: what the kernel accepts (measured: ip link add) passes."""
+    result = model.kernel_name_error(name)
+    if problem is None:
+        assert result is None
+    else:
+        assert result is not None and problem in result
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("eth0", "eth0"), ("br-lan.5", "br-lan.5"), ("\u00fcber", "\u00fcber"),
+    ("a\u2028b", "a\\u2028b"), ("a\x85b", "a\\u0085b"), ("a\u3000b", "a\\u3000b"),
+    ("a\x1cb", "a\\x1cb"), ("a\udcffb", "a\\xffb"), ("a\\xffb", "a\\\\xffb"),
+    ("a\U000e0001", "a\\U000e0001"),
+])
+def test_display_name(name, shown):
+    assert model.display_name(name) == shown
+    assert model.name_is_plain(name) == (name == shown)
+
+
+@pytest.mark.parametrize("alias, shown", [
+    ("uplink \"core\" \t<sw-1> caf\u00e9", "uplink \"core\" \t<sw-1> caf\u00e9"),
+    ("C:\\path", "C:\\path"), ("\u3000 ok", "\u3000 ok"),
+    ("a\x01\\b", "a\\x01\\\\b"), ("a\udcff", "a\\xff"), ("a\u2028", "a\\u2028"),
+])
+def test_display_alias(alias, shown):
+    assert model.display_alias(alias) == shown
+
+
 @pytest.mark.parametrize("pattern, problem", [
     ("eth*", None),
     ("eth[0-9]", None),
