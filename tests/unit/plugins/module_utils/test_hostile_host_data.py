@@ -353,3 +353,22 @@ def test_overridden_leaves_hostile_names_alone_when_nothing_changes():
     result = _run(host, "overridden", [{"name": "eth0", "mtu": 1400}], scope=["eth*", "a*"])
     assert sorted(result["commands"]) == ['link set dev eth0 mtu 1400',
                                           'link set dev eth1 alias ""']
+
+
+# ---------------------------------------------------------------------------
+# the audit can judge such names (docs/facts.md shows this rule)
+# ---------------------------------------------------------------------------
+NAME_RULE = {"schema_version": 1, "name": "site", "rules": [{
+    "id": "site.interface_name_plain", "title": "Interface names are plain", "severity": "medium",
+    "rationale": "R", "remediation": {"text": "rename the interface"}, "scope": "interface",
+    "fact": "name_hex", "expect": {"absent": True}}]}
+
+
+def test_audit_flags_exactly_the_escaped_names(tmp_path):
+    from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine
+    document, dummy = _gather(tmp_path)
+    policy = engine.load_policy([NAME_RULE])
+    findings = engine.evaluate_host(policy, "h1", ["all"], document, "2030-01-01")
+    failed = sorted(f["interface"] for f in findings if f["status"] == "fail")
+    assert failed == sorted(key for raw, key in HOSTILE_NAMES if key != _decoded(raw))
+    _strict_utf8_json(findings)
