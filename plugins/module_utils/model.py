@@ -74,31 +74,13 @@ IFNAMSIZ = 16  # including the trailing NUL: names are 1..15 bytes
 
 
 def interface_name_error(name):
-    """Return why ``name`` is not a valid Linux interface name, or None."""
-    if not isinstance(name, str):
-        return "must be a string"
-    raw = _utf8(name)
-    if not 1 <= len(raw) <= IFNAMSIZ - 1:
-        return "must be 1 to 15 bytes long, found %d" % len(raw)
-    if name in (".", ".."):
-        return "must not be '.' or '..'"
-    if "/" in name or ":" in name:
-        return "must not contain '/' or ':'"
-    if any(c.isspace() for c in name) or "\x00" in name:
-        return "must not contain whitespace or NUL"
-    return None
+    """Return why ``name`` is not a valid Linux interface name, or None (input checks:
+    any Unicode whitespace is refused, U+3000 and U+0085 included)."""
+    return _name_error(name, str.isspace)
 
 
 # whitespace as the kernel's dev_valid_name() sees it (ASCII isspace)
-_KERNEL_SPACE = frozenset(" \t\n\v\f\r\x00")
-
-
-def _utf8(text):
-    """The bytes of a text decoded with surrogateescape (the reader's decoding)."""
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a lone surrogate that no byte decoded to (a JSON \\udXXX escape)
-        return text.encode("utf-8", "surrogatepass")
+_KERNEL_SPACE = frozenset(" \t\n\v\f\r")
 
 
 def kernel_name_error(name):
@@ -110,17 +92,30 @@ def kernel_name_error(name):
     host can never make gathering fail by naming an interface; they are
     represented with :func:`display_name`.
     """
+    return _name_error(name, _KERNEL_SPACE.__contains__)
+
+
+def _name_error(name, is_space):
     if not isinstance(name, str):
         return "must be a string"
-    if not 1 <= len(_utf8(name)) <= IFNAMSIZ - 1:
-        return "must be 1 to 15 bytes long, found %d" % len(_utf8(name))
+    raw = _utf8(name)
+    if not 1 <= len(raw) <= IFNAMSIZ - 1:
+        return "must be 1 to 15 bytes long, found %d" % len(raw)
     if name in (".", ".."):
         return "must not be '.' or '..'"
     if "/" in name or ":" in name:
         return "must not contain '/' or ':'"
-    if any(c in _KERNEL_SPACE for c in name):
+    if any(is_space(c) for c in name) or "\x00" in name:
         return "must not contain whitespace or NUL"
     return None
+
+
+def _utf8(text):
+    """The bytes of a text decoded with surrogateescape (the reader's decoding)."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that no byte decoded to (a JSON \\udXXX escape)
+        return text.encode("utf-8", "surrogatepass")
 
 
 # ---------------------------------------------------------------------------
