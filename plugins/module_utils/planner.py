@@ -180,6 +180,16 @@ def check_interface_cidr(value, path):
     return "%s/%d" % (iface.ip, iface.network.prefixlen)
 
 
+class ExactAlias(str):
+    """An alias as the host had it (from ``alias_hex``), for putting it back on restore.
+
+    It may hold what input may not (model.ALIAS_UNSAFE: raw control characters,
+    bytes that are not UTF-8 as surrogateescape surrogates); ip -batch carries
+    them inside quotes. Never given to results: link_state(exact=True) is for
+    restore plans only.
+    """
+
+
 def quote_alias(value, path):
     """Quote an alias for ip -batch, or raise InputError when it cannot be carried.
 
@@ -194,12 +204,12 @@ def quote_alias(value, path):
     if _UNSAFE_QUOTED.search(value):
         raise InputError(path, "%r contains '#' or a line break, which ip -batch cannot carry"
                          % (value,))
-    unsafe = model.ALIAS_UNSAFE.search(value)
+    unsafe = None if isinstance(value, ExactAlias) else model.ALIAS_UNSAFE.search(value)
     if unsafe:
         raise InputError(path, "%r contains %r at position %d; an alias may not hold C0/C1 "
                                "control characters (tab excepted), DEL, line separators or "
                                "bytes that are not UTF-8" % (value, unsafe.group(), unsafe.start()))
-    if len(value.encode("utf-8")) > ALIAS_MAX_BYTES:
+    if len(value.encode("utf-8", "surrogateescape")) > ALIAS_MAX_BYTES:
         raise InputError(path, "must be at most %d bytes" % ALIAS_MAX_BYTES)
     if '"' in value and "'" in value:
         raise InputError(path, "%r contains both quote characters; ip -batch can carry "
@@ -450,16 +460,23 @@ def group_number(value):
         return value
 
 
-def link_state(facts):
-    """The settable attributes of one facts interface record, as config values."""
+def link_state(facts, exact=False):
+    """The settable attributes of one facts interface record, as config values.
+
+    ``exact``: an escaped alias (``alias_hex``) is given as its exact text
+    (ExactAlias), so a restore puts back the bytes, not the escaped spelling.
+    """
     flags = facts.get("flags") or []
+    alias = facts.get("alias") or ""
+    if exact and facts.get("alias_hex"):
+        alias = ExactAlias(bytes.fromhex(facts["alias_hex"]).decode("utf-8", "surrogateescape"))
     return {
         "enabled": facts.get("admin_state") == "up",
         "mtu": facts.get("mtu"),
         # all-zero: no address (loopback, a bridge without ports): nothing to set
         "mac": None if facts.get("mac") in (None, "00:00:00:00:00:00") else facts.get("mac"),
         "txqueuelen": facts.get("txqueuelen"),
-        "alias": facts.get("alias") or "",
+        "alias": alias,
         "promisc": "promisc" in flags,
         "multicast": "multicast" in flags,
         "allmulticast": "allmulti" in flags,

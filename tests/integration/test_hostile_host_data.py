@@ -116,15 +116,19 @@ def test_setters_work_beside_hostile_names_and_refuse_control_aliases(lab, hosti
     tasks = [
         # refused before anything changes, naming the field
         {"name": p1, "alias": "x\x01y"},
-        # the kernel refuses a bridge in a bridge after the MTU change: re-read + restore
-        {"config": [{"name": p1, "mtu": 1400}, {"name": p2, "master": p1}]},
+        # the kernel refuses a bridge in a bridge after the MTU and alias changes: re-read +
+        # restore, which must put the control-character alias back byte for byte
+        {"config": [{"name": p1, "mtu": 1400}, {"name": plain["al"], "alias": "clean"},
+                    {"name": p2, "master": p1}]},
     ]
     rc, out, err, results = play(lab, host, [{"hostnet.netif.interfaces": {"config": [tasks[0]]}},
                                              {"hostnet.netif.interfaces": tasks[1]}])
     refused, restored = results
     assert refused.get("failed") and "config[0].alias" in refused["msg"], refused
     assert restored.get("failed") and restored.get("restored") is True, restored
-    assert link_state(host) == before
+    assert [line for line in restored["restore_commands"] if " alias " in line] == \
+        ['link set dev %s alias "%s"' % (plain["al"], CONTROL_ALIAS.decode("utf-8", "surrogateescape"))]
+    assert link_state(host) == before   # ifalias compared as the kernel's bytes
     rc, out, err, results = play(lab, host, [{"config": [{"name": p1, "mtu": 1400, "alias": "ok\tnow"}]}])
     assert rc == 0 and results[0]["changed"], out[-3000:] + err[-3000:]
     after = raw_links(host)[p1.encode()]

@@ -372,3 +372,18 @@ def test_audit_flags_exactly_the_escaped_names(tmp_path):
     failed = sorted(f["interface"] for f in findings if f["status"] == "fail")
     assert failed == sorted(key for raw, key in HOSTILE_NAMES if key != _decoded(raw))
     _strict_utf8_json(findings)
+
+
+def test_restore_puts_back_an_escaped_alias_byte_for_byte():
+    """Changing a control-character alias and failing later: the exact bytes come back,
+    not the escaped spelling (which would read back equal and hide the loss)."""
+    fake, host = _rig()
+    fake.links["eth1"]["ifalias"] = _decoded(b"bad\x01alias\x1b\xff")
+    fake.fail_on["mtu 1300"] = "Error: mtu refused"
+    with pytest.raises(transaction.TransactionError) as info:
+        _run(host, "merged", [{"name": "eth1", "alias": "clean"}, {"name": "eth0", "mtu": 1300}])
+    assert info.value.restore_error is None
+    assert fake.links["eth1"]["ifalias"] == _decoded(b"bad\x01alias\x1b\xff")
+    result = info.value.to_result()
+    _strict_utf8_json(result)
+    assert any("bad\x01alias\x1b\\xff" in line for line in result["restore_commands"])
