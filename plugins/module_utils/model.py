@@ -76,7 +76,7 @@ IFNAMSIZ = 16  # including the trailing NUL: names are 1..15 bytes
 def interface_name_error(name):
     """Return why ``name`` is not a valid Linux interface name, or None (input checks:
     any Unicode whitespace is refused, U+3000 and U+0085 included)."""
-    return _name_error(name, str.isspace)
+    return _name_error(name, _no_unicode_space)
 
 
 # whitespace as the kernel's dev_valid_name() sees it (ASCII isspace)
@@ -92,10 +92,10 @@ def kernel_name_error(name):
     host can never make gathering fail by naming an interface; they are
     represented with :func:`display_name`.
     """
-    return _name_error(name, _KERNEL_SPACE.__contains__)
+    return _name_error(name, _KERNEL_SPACE.isdisjoint)
 
 
-def _name_error(name, is_space):
+def _name_error(name, no_space):
     if not isinstance(name, str):
         return "must be a string"
     raw = _utf8(name)
@@ -105,9 +105,13 @@ def _name_error(name, is_space):
         return "must not be '.' or '..'"
     if "/" in name or ":" in name:
         return "must not contain '/' or ':'"
-    if any(is_space(c) for c in name) or "\x00" in name:
+    if not no_space(name) or "\x00" in name:
         return "must not contain whitespace or NUL"
     return None
+
+
+def _no_unicode_space(name):
+    return not any(c.isspace() for c in name)
 
 
 def _utf8(text):

@@ -541,28 +541,29 @@ def _represent_names(interfaces):
     """
     result = {}
     show = model.display_name
+    unsafe_alias = model.ALIAS_UNSAFE.search
     for name, facts in interfaces.items():
         key = show(name)
         if key != name:
             facts["name"] = key
             facts["name_hex"] = model.text_hex(name)
-        alias = facts.get("alias")
-        if alias is not None:
-            alias_shown = model.display_alias(alias)
-            if alias_shown != alias:
-                facts["alias"] = alias_shown
-                facts["alias_hex"] = model.text_hex(alias)
-        facts["master"] = show(facts.get("master"))
-        facts["parent"] = show(facts.get("parent"))
-        if facts.get("altnames"):
+        alias = facts["alias"]
+        if alias is not None and unsafe_alias(alias):
+            facts["alias"] = model.escape_text(alias)
+            facts["alias_hex"] = model.text_hex(alias)
+        if facts["master"] is not None:
+            facts["master"] = show(facts["master"])
+        if facts["parent"] is not None:
+            facts["parent"] = show(facts["parent"])
+        if facts["altnames"]:
             facts["altnames"] = [show(altname) for altname in facts["altnames"]]
-        data = facts.get("kind_data")
+        data = facts["kind_data"]
         if data:
             for field in ("peer", "parent"):
                 if isinstance(data.get(field), str):
                     data[field] = show(data[field])
         for entry in facts.get("addresses") or ():
-            if isinstance(entry.get("label"), str):
+            if entry["label"] is not None:
                 entry["label"] = show(entry["label"])
         result[key] = facts
     return result
