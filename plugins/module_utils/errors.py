@@ -12,11 +12,23 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+def printable(text):
+    """``text`` with bytes that are not UTF-8 (surrogateescape) spelled ``\\xNN``.
+
+    Error output of ``ip`` may quote an interface name byte for byte; a module
+    result holding a lone surrogate is refused by the controller.
+    """
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class NetifError(Exception):
     """Base class: every error this collection raises on purpose."""
 
     def to_result(self):
-        return {"msg": str(self)}
+        return {"msg": printable(str(self))}
 
 
 class InputError(NetifError, ValueError):
@@ -39,7 +51,8 @@ class CommandError(NetifError):
         super(CommandError, self).__init__("%s: %s" % (text, detail))
 
     def to_result(self):
-        return {"msg": str(self), "cmd": self.argv, "rc": self.rc, "stderr": self.stderr}
+        return {"msg": printable(str(self)), "cmd": [printable(word) for word in self.argv],
+                "rc": self.rc, "stderr": printable(self.stderr)}
 
 
 class ParseError(NetifError):

@@ -26,7 +26,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.hostnet.netif.plugins.module_utils import planner
+from ansible_collections.hostnet.netif.plugins.module_utils import model, planner
 from ansible_collections.hostnet.netif.plugins.module_utils import resource as res
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError
 
@@ -294,9 +294,17 @@ class InterfacesResource(res.Resource):
                                                  fields, depth, master_kinds=kinds))
                 continue
             state = dict((k, cur.get(k)) for k in LINK_FIELDS)
-            ops.extend(planner.attribute_ops(name, kinds.get(name), state, fields, depth,
-                                             reset_fields=self._reset.get(name, ()),
-                                             master_kinds=kinds))
+            try:
+                ops.extend(planner.attribute_ops(name, kinds.get(name), state, fields, depth,
+                                                 reset_fields=self._reset.get(name, ()),
+                                                 master_kinds=kinds))
+            except InputError:
+                if model.name_is_plain(name):
+                    raise
+                # only scope brings such a name here: config names are checked in desired()
+                raise InputError("scope", "%s matches scope and would be reset, but its name is "
+                                          "not plain (escaped in the facts), so it is never "
+                                          "changed; narrow scope to leave it out" % name)
         return ops
 
     def verify(self, current, target):

@@ -74,22 +74,125 @@ IFNAMSIZ = 16  # including the trailing NUL: names are 1..15 bytes
 
 
 def interface_name_error(name):
-    """Return why ``name`` is not a valid Linux interface name, or None."""
+    """Return why ``name`` is not a valid Linux interface name, or None (input checks:
+    any Unicode whitespace is refused, U+3000 and U+0085 included)."""
+    return _name_error(name, _no_unicode_space)
+
+
+# whitespace as the kernel's dev_valid_name() sees it (ASCII isspace)
+_KERNEL_SPACE = frozenset(" \t\n\v\f\r")
+
+
+def kernel_name_error(name):
+    """Why the kernel could not have named an interface ``name``, or None.
+
+    The reader's check: only the kernel's own rules (1-15 bytes, not ``.``/``..``,
+    no ``/``, ``:``, ASCII whitespace or NUL). Names the kernel accepts but that
+    are odd (control characters, U+3000, bytes that are not UTF-8) pass, so a
+    host can never make gathering fail by naming an interface; they are
+    represented with :func:`display_name`.
+    """
+    return _name_error(name, _KERNEL_SPACE.isdisjoint)
+
+
+def _name_error(name, no_space):
     if not isinstance(name, str):
         return "must be a string"
-    raw = name.encode("utf-8", "surrogateescape")
+    raw = _utf8(name)
     if not 1 <= len(raw) <= IFNAMSIZ - 1:
         return "must be 1 to 15 bytes long, found %d" % len(raw)
     if name in (".", ".."):
         return "must not be '.' or '..'"
     if "/" in name or ":" in name:
         return "must not contain '/' or ':'"
-    if any(c.isspace() for c in name) or "\x00" in name:
+    if not no_space(name) or "\x00" in name:
         return "must not contain whitespace or NUL"
     return None
 
 
+def _no_unicode_space(name):
+    return not any(c.isspace() for c in name)
+
+
+def _utf8(text):
+    """The bytes of a text decoded with surrogateescape (the reader's decoding)."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that no byte decoded to (a JSON \\udXXX escape)
+        return text.encode("utf-8", "surrogatepass")
+
+
+# ---------------------------------------------------------------------------
+# host-provided text in the facts document (names, aliases, labels)
+# ---------------------------------------------------------------------------
+# Characters an alias may not hold (input) and that make a read alias escaped:
+# C0 controls but tab, DEL, C1 controls, the line and paragraph separators,
+# and lone surrogates (bytes that are not UTF-8, decoded with surrogateescape).
+ALIAS_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def escape_text(text):
+    """Printable, valid-UTF-8 text for ``text``, reversible (injective).
+
+    A backslash becomes ``\\\\``; a byte that is not UTF-8 (a surrogateescape
+    surrogate) ``\\xNN``; a non-printable character below U+0080 ``\\xNN``, any
+    other non-printable character ``\\uNNNN`` (``\\UNNNNNNNN`` above U+FFFF).
+    ``\\x80``-``\\xff`` therefore always mean raw bytes, never characters.
+    """
+    out = []
+    for char in text:
+        code = ord(char)
+        if char == "\\":
+            out.append("\\\\")
+        elif 0xDC80 <= code <= 0xDCFF:
+            out.append("\\x%02x" % (code - 0xDC00))
+        elif char.isprintable():
+            out.append(char)
+        elif code < 0x80:
+            out.append("\\x%02x" % code)
+        elif code <= 0xFFFF:
+            out.append("\\u%04x" % code)
+        else:
+            out.append("\\U%08x" % code)
+    return "".join(out)
+
+
+def name_is_plain(name):
+    """True when the facts spell ``name`` as the kernel does: printable, no backslash."""
+    return name.isprintable() and "\\" not in name
+
+
+def display_name(name):
+    """The facts spelling of an interface name (keys, master, parent, peer, labels).
+
+    Plain names are kept exactly; any other is :func:`escape_text`-ed. Plain
+    names never hold a backslash and escaped ones always do, so two kernel
+    names never share a key.
+    """
+    if name is None or name_is_plain(name):
+        return name
+    return escape_text(name)
+
+
+def display_alias(alias):
+    """The facts spelling of an alias: exact unless it holds ALIAS_UNSAFE characters."""
+    if alias is None or not ALIAS_UNSAFE.search(alias):
+        return alias
+    return escape_text(alias)
+
+
+def text_hex(text):
+    """The kernel's bytes of a read text, as lowercase hex (lossless)."""
+    return "".join("%02x" % byte for byte in bytearray(_utf8(text)))
+
+
 _GLOB_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_GLOB_META = re.compile(r"[*?\[]")
+
+
+def is_literal_glob(pattern):
+    """True when ``pattern`` has no glob metacharacter: it names one interface."""
+    return not _GLOB_META.search(pattern)
 
 
 def glob_error(pattern):

@@ -24,12 +24,18 @@ def ip_path(module):
 
 
 def command_runner(module):
-    """``run(argv, data=None)`` over ``module.run_command``; argv lists only, no shell."""
+    """``run(argv, data=None)`` over ``module.run_command``; argv lists only, no shell.
+
+    Output is decoded with ``surrogateescape``: lossless, so an interface name
+    or alias that is not UTF-8 keeps its exact bytes (as lone surrogates) for the
+    reader, which escapes it before anything reaches the controller (a result
+    holding a surrogate is refused there). ``surrogate_then_replace`` did the
+    same on Python 3; the handler is spelled out because the reader relies on it.
+    """
     def run(argv, data=None):
         if data is None:
-            return module.run_command(argv, errors="surrogate_then_replace")
-        return module.run_command(argv, data=data, binary_data=True,
-                                  errors="surrogate_then_replace")
+            return module.run_command(argv, errors="surrogateescape")
+        return module.run_command(argv, data=data, binary_data=True, errors="surrogateescape")
     return run
 
 

@@ -78,7 +78,7 @@ DOWN_TO_ENSLAVE_MASTER_KINDS = frozenset(("bond",))
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _UNSAFE_TOKEN = re.compile(r"[\s\"'#\\\x00-\x1f\x7f]")
 _NAME_METACHARS = re.compile(r"[$;|&<>(){}`*?\[\]!~]")
-_UNSAFE_QUOTED = re.compile(r"[#\r\n\x00\x0b\x0c\x1c-\x1f\x7f]")
+_UNSAFE_QUOTED = re.compile(r"[#\r\n]")
 
 
 # ---------------------------------------------------------------------------
@@ -95,6 +95,11 @@ def check_name(value, path):
     problem = model.interface_name_error(value)
     if problem:
         raise InputError(path, "interface name %r %s" % (value, problem))
+    if not model.name_is_plain(value):
+        raise InputError(path, "interface name %r holds a backslash, a control or other "
+                               "non-printable character, or bytes that are not UTF-8 (the facts "
+                               "spell such names escaped, with name_hex); such interfaces are "
+                               "read and audited but never changed" % (value,))
     check_token(value, path)
     if _NAME_METACHARS.search(value):
         raise InputError(path, "interface name %r contains a shell or glob metacharacter "
@@ -148,6 +153,11 @@ def check_ip(value, path, multicast=None):
     """An IPv4/IPv6 address (no prefix); returns its canonical text."""
     if not isinstance(value, str):
         raise InputError(path, "expected an IP address, found %r" % (value,))
+    if "%" in value or _UNSAFE_TOKEN.search(value):
+        # Python 3.9+ accepts an IPv6 zone id ("fe80::1%any text"), which would reach
+        # the batch line as it is; ip takes none where addresses are set
+        raise InputError(path, "expected an IP address without a zone id (%%...), whitespace "
+                               "or '#', found %r" % (value,))
     try:
         parsed = ipaddress.ip_address(value)
     except ValueError:
@@ -170,19 +180,37 @@ def check_interface_cidr(value, path):
     return "%s/%d" % (iface.ip, iface.network.prefixlen)
 
 
+class ExactAlias(str):
+    """An alias as the host had it (from ``alias_hex``), for putting it back on restore.
+
+    It may hold what input may not (model.ALIAS_UNSAFE: raw control characters,
+    bytes that are not UTF-8 as surrogateescape surrogates); ip -batch carries
+    them inside quotes. Never given to results: link_state(exact=True) is for
+    restore plans only.
+    """
+
+
 def quote_alias(value, path):
     """Quote an alias for ip -batch, or raise InputError when it cannot be carried.
 
     Spaces, tabs and non-ASCII text are fine inside quotes; ``#``, line breaks
     and a value holding both quote characters are not (ip -batch has no escape).
+    C0 controls but tab, DEL, C1 controls and U+2028/U+2029 are refused too: an
+    alias holding them would be printed raw by ``ip -json`` and escaped in the
+    facts (model.ALIAS_UNSAFE), so a task could never see it as set.
     """
     if not isinstance(value, str):
         raise InputError(path, "expected a string, found %r" % (value,))
+    if _UNSAFE_QUOTED.search(value):
+        raise InputError(path, "%r contains '#' or a line break, which ip -batch cannot carry"
+                         % (value,))
+    unsafe = None if isinstance(value, ExactAlias) else model.ALIAS_UNSAFE.search(value)
+    if unsafe:
+        raise InputError(path, "%r contains %r at position %d; an alias may not hold C0/C1 "
+                               "control characters (tab excepted), DEL, line separators or "
+                               "bytes that are not UTF-8" % (value, unsafe.group(), unsafe.start()))
     if len(value.encode("utf-8", "surrogateescape")) > ALIAS_MAX_BYTES:
         raise InputError(path, "must be at most %d bytes" % ALIAS_MAX_BYTES)
-    if _UNSAFE_QUOTED.search(value):
-        raise InputError(path, "%r contains '#', a line break or a control character, "
-                               "which ip -batch cannot carry" % (value,))
     if '"' in value and "'" in value:
         raise InputError(path, "%r contains both quote characters; ip -batch can carry "
                                "one kind of quote but not both" % (value,))
@@ -432,16 +460,23 @@ def group_number(value):
         return value
 
 
-def link_state(facts):
-    """The settable attributes of one facts interface record, as config values."""
+def link_state(facts, exact=False):
+    """The settable attributes of one facts interface record, as config values.
+
+    ``exact``: an escaped alias (``alias_hex``) is given as its exact text
+    (ExactAlias), so a restore puts back the bytes, not the escaped spelling.
+    """
     flags = facts.get("flags") or []
+    alias = facts.get("alias") or ""
+    if exact and facts.get("alias_hex"):
+        alias = ExactAlias(bytes.fromhex(facts["alias_hex"]).decode("utf-8", "surrogateescape"))
     return {
         "enabled": facts.get("admin_state") == "up",
         "mtu": facts.get("mtu"),
         # all-zero: no address (loopback, a bridge without ports): nothing to set
         "mac": None if facts.get("mac") in (None, "00:00:00:00:00:00") else facts.get("mac"),
         "txqueuelen": facts.get("txqueuelen"),
-        "alias": facts.get("alias") or "",
+        "alias": alias,
         "promisc": "promisc" in flags,
         "multicast": "multicast" in flags,
         "allmulticast": "allmulti" in flags,

@@ -57,20 +57,30 @@ class IpRunner:
 
 
 def parse_ip_json(text, source):
-    """Parse ``ip -json`` output; empty output is an empty list."""
+    """Parse ``ip -json`` output; empty output is an empty list.
+
+    ``ip`` prints names and aliases byte for byte: control characters other
+    than tab/newline/CR/backspace/formfeed raw (not JSON-escaped) and bytes that
+    are not UTF-8 as they are. So the text is parsed with ``strict=False``
+    (raw controls inside strings are accepted) and bytes are decoded with
+    ``surrogateescape`` (lossless); build_document then represents such names
+    and aliases safely (model.display_name / display_alias).
+    """
     if text is None:
         raise ParseError(source, "no output")
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "surrogateescape")
     stripped = text.strip()
     if not stripped:
         return []
     try:
-        data = json.loads(stripped)
+        data = json.loads(stripped, strict=False)
     except ValueError as exc:
         hint = ""
         if not stripped.startswith(("[", "{")):
             hint = " (is iproute2 older than 4.14 and ignoring -json?)"
-        raise ParseError(source, "output is not JSON%s: %s; output starts %r"
-                         % (hint, exc, stripped[:80]))
+        raise ParseError(source, "output is not JSON%s: %s; output starts %s"
+                         % (hint, exc, ascii(stripped[:80])))
     if not isinstance(data, list):
         raise ParseError(source, "expected a JSON list of objects, found %s"
                          % type(data).__name__)
@@ -421,6 +431,7 @@ class GatherRequest:
                 problem = model.glob_error(pattern)
                 if problem:
                     raise ValueError("%s[%d]: glob %r %s" % (field, index, pattern, problem))
+        self.literal_names = [p for p in interfaces or [] if model.is_literal_glob(p)]
         self.include = model.compile_globs(interfaces)
         self.exclude = model.compile_globs(exclude)
         for index, kind in enumerate(kinds or []):
@@ -431,6 +442,7 @@ class GatherRequest:
         self.sysctl_iface, self.sysctl_host = model.parse_sysctl_keys(keys)
 
     def wants_name(self, name):
+        """``name`` as the facts spell it (model.display_name) passes the globs."""
         if self.include is not None and not self.include.match(name):
             return False
         return self.exclude is None or not self.exclude.match(name)
@@ -450,16 +462,19 @@ def build_document(links, request, v4_routes=None, v6_routes=None, files=None):
     Returns (document, warnings).
     """
     warnings = []
-    interfaces = {}
+    interfaces = {}  # keyed by the kernel's name until _represent_names
+    seen = set()
     for index, link in enumerate(links):
         name = link.get("ifname")
-        problem = model.interface_name_error(name)
+        problem = model.kernel_name_error(name)
         if problem:
             raise ParseError("ip -json addr show", "item %d has no valid ifname (%s)" % (index, problem))
+        shown = model.display_name(name)
         if "flags" not in link or "ifindex" not in link:
             raise ParseError("ip -json addr show", "item %d (%s) lacks flags/ifindex: not ip link output"
-                             % (index, name))
-        if not request.wants_name(name):
+                             % (index, shown))
+        seen.add(shown)
+        if not request.wants_name(shown):
             continue
         facts = build_link(link)
         info_kind = (link.get("linkinfo") or {}).get("info_kind")
@@ -468,7 +483,7 @@ def build_document(links, request, v4_routes=None, v6_routes=None, files=None):
             try:
                 driver, speed, duplex, wireless = files.link_details(name, facts["kind"])
             except Vanished:
-                warnings.append("interface %s vanished while gathering; left out" % name)
+                warnings.append("interface %s vanished while gathering; left out" % shown)
                 continue
             facts["driver"] = driver or facts["driver"]
             facts["speed_mbps"], facts["duplex"] = speed, duplex
@@ -501,12 +516,57 @@ def build_document(links, request, v4_routes=None, v6_routes=None, files=None):
     if "addresses" not in request.subsets:
         for facts in interfaces.values():
             facts.pop("addresses", None)
+    for route in default_routes:
+        route["dev"] = model.display_name(route["dev"])
+    interfaces = _represent_names(interfaces)
     document["interfaces"] = interfaces
     document["summary"] = summarize(interfaces)
     document["gather_subset"] = sorted(request.subsets)
     if files is not None:
         warnings.extend(files.warnings)
-    return document, warnings
+    for pattern in request.literal_names:
+        if pattern not in seen:
+            warnings.append("interfaces: %s names no interface on this host (no glob characters, so "
+                            "it matches only that exact name)" % json.dumps(pattern, ensure_ascii=False))
+    return document, [model.display_alias(text) for text in warnings]
+
+
+def _represent_names(interfaces):
+    """Facts keyed and cross-referenced by model.display_name; exact bytes in ``*_hex``.
+
+    A name that is not plain (a control or other non-printable character, a
+    backslash, bytes that are not UTF-8) is escaped and gets ``name_hex``; an
+    alias holding model.ALIAS_UNSAFE characters is escaped and gets
+    ``alias_hex``. Every other name and alias is kept exactly.
+    """
+    result = {}
+    show = model.display_name
+    unsafe_alias = model.ALIAS_UNSAFE.search
+    for name, facts in interfaces.items():
+        key = show(name)
+        if key != name:
+            facts["name"] = key
+            facts["name_hex"] = model.text_hex(name)
+        alias = facts["alias"]
+        if alias is not None and unsafe_alias(alias):
+            facts["alias"] = model.escape_text(alias)
+            facts["alias_hex"] = model.text_hex(alias)
+        if facts["master"] is not None:
+            facts["master"] = show(facts["master"])
+        if facts["parent"] is not None:
+            facts["parent"] = show(facts["parent"])
+        if facts["altnames"]:
+            facts["altnames"] = [show(altname) for altname in facts["altnames"]]
+        data = facts["kind_data"]
+        if data:
+            for field in ("peer", "parent"):
+                if isinstance(data.get(field), str):
+                    data[field] = show(data[field])
+        for entry in facts.get("addresses") or ():
+            if entry["label"] is not None:
+                entry["label"] = show(entry["label"])
+        result[key] = facts
+    return result
 
 
 def _add_sysctls(document, interfaces, request, files, warnings):

@@ -36,6 +36,7 @@ from ansible_collections.hostnet.netif.plugins.module_utils import model, planne
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import (
     CommandError,
     NetifError,
+    printable,
 )
 
 LOCK_PATH = "/run/hostnet-netif.lock"
@@ -101,10 +102,10 @@ class TransactionError(NetifError):
 
     def to_result(self):
         result = self.cause.to_result() if isinstance(self.cause, NetifError) else {}
-        result["msg"] = str(self)
+        result["msg"] = printable(str(self))
         result["restored"] = self.restore_error is None
-        if self.restored:
-            result["restore_commands"] = self.restored
+        if self.restored:  # may put back an alias with raw bytes (planner.ExactAlias)
+            result["restore_commands"] = [printable(line) for line in self.restored]
         if self.restore_error is not None:
             result["restore_error"] = str(self.restore_error)
         return result
@@ -317,14 +318,15 @@ def restore_plan(before, now, names, created=()):
                 targets.append(params["peer"])
             for target in targets:
                 handled.add(target)
-                state = planner.link_state(before[target])
+                state = planner.link_state(before[target], exact=True)
                 ops.extend(planner.attribute_ops(target, before[target].get("kind"), None, state,
                                                  depth_before.get(target, 0), master_kinds=kinds))
                 ops.extend(_address_ops(target, before[target], None))
             continue
         handled.add(name)
-        ops.extend(planner.attribute_ops(name, old.get("kind"), planner.link_state(cur),
-                                         planner.link_state(old), depth, master_kinds=kinds))
+        ops.extend(planner.attribute_ops(name, old.get("kind"), planner.link_state(cur, exact=True),
+                                         planner.link_state(old, exact=True), depth,
+                                         master_kinds=kinds))
         ops.extend(_address_ops(name, old, cur))
     return planner.order(ops)
 

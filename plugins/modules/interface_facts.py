@@ -23,7 +23,11 @@ description:
     for non-virtual interfaces and procfs only for the sysctl keys asked for.
     There is no process per interface.
   - Interface names are kept exactly as the kernel spells them, dots and dashes
-    included (no C(setup)-style mangling).
+    included (no C(setup)-style mangling). A name that is not plain (a control
+    or other non-printable character, a backslash, bytes that are not UTF-8) is
+    escaped and its exact bytes are in C(name_hex); aliases with control
+    characters likewise, with C(alias_hex). Gathering never fails because of
+    what a host names or labels its interfaces (see docs/facts.md).
   - With O(running_config) the document is built on the controller from
     captured C(ip -json -d addr show) output; no host is contacted.
 author:
@@ -64,6 +68,9 @@ options:
   interfaces:
     description:
       - Shell-style globs (C(fnmatch)) of interface names to include. Empty means all.
+      - Globs match the names as the facts spell them (escaped names included).
+        An entry without glob characters (C(*), C(?), C([)) that names no
+        interface on the host gives a warning.
     type: list
     elements: str
     default: []
@@ -163,11 +170,32 @@ ansible_facts:
           elements: str
           sample: [addresses, connectivity, links, routes]
         interfaces:
-          description: One record per interface, keyed by the exact kernel name.
+          description: >-
+            One record per interface, keyed by the exact kernel name, or by its escaped
+            spelling when the name is not plain (see C(name_hex)).
           returned: always
           type: dict
           contains:
-            name: {description: Interface name (IFLA_IFNAME)., returned: always, type: str, sample: eth0}
+            name:
+              description: >-
+                Interface name (IFLA_IFNAME) when it is plain (printable, no backslash);
+                else escaped - C(\\) for a backslash, C(\xNN) for a byte that is not
+                UTF-8 or a control character below U+0080, C(\uNNNN) for any other
+                non-printable character (U+0085, U+2028, U+3000 ...).
+              returned: always
+              type: str
+              sample: eth0
+            name_hex:
+              description: The kernel name's exact bytes in hex.
+              returned: when C(name) is escaped
+              type: str
+              sample: 61ff62
+            alias_hex:
+              description: The alias's exact bytes in hex.
+              returned: >-
+                when C(alias) is escaped (it holds a C0/C1 control character other than tab,
+                DEL, U+2028, U+2029 or bytes that are not UTF-8)
+              type: str
             index: {description: Interface index., returned: always, type: int, sample: 2}
             alias: {description: "Interface alias (ifalias, Qt humanReadableName) or null.", returned: always, type: str}
             altnames: {description: Alternative names., returned: always, type: list, elements: str}

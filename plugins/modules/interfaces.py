@@ -67,7 +67,11 @@ options:
     elements: dict
     suboptions:
       name:
-        description: Interface name (1 to 15 bytes; no C(/), C(:), whitespace; not C(.) or C(..)).
+        description:
+          - Interface name (1 to 15 bytes; no C(/), C(:), whitespace; not C(.) or C(..)).
+          - Interfaces whose names the facts show escaped (a control or other non-printable
+            character, a backslash, bytes that are not UTF-8) are read but never changed;
+            so are names with shell or glob metacharacters.
         type: str
         required: true
       enabled:
@@ -88,8 +92,10 @@ options:
       alias:
         description:
           - Interface alias (C(ifalias), at most 255 bytes). An empty string or V(null) clears it.
-          - Spaces and non-ASCII text are fine; C(#), line breaks and a value with both
+          - Spaces, tabs and non-ASCII text are fine; C(#), line breaks and a value with both
             C(') and C(") cannot be carried by C(ip -batch) and are rejected.
+          - Control characters other than tab (C0, DEL, C1) and U+2028/U+2029 are rejected, because
+            C(ip -json) would print them raw and the facts show such an alias escaped.
         type: str
       promisc:
         description: Promiscuous mode (as requested with C(ip link set promisc)).
@@ -140,7 +146,7 @@ options:
         description: VXLAN UDP destination port (V(vxlan)); default 4789 (IANA).
         type: int
       local:
-        description: VXLAN local (source) IP address (V(vxlan)).
+        description: VXLAN local (source) IP address (V(vxlan)); an IPv6 zone id (C(%eth0)) is rejected.
         type: str
       remote:
         description:

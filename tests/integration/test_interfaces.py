@@ -87,7 +87,7 @@ def play(lab, host, tasks, *args, env=None):
     os.makedirs(out_dir)
     body = []
     for index, task in enumerate(tasks):
-        if "hostnet.netif.interfaces" not in task:
+        if not any("." in key for key in task):  # module args, not a task with an FQCN
             task = {"hostnet.netif.interfaces": task}
         step = dict(task, name="step %d" % index, register="r%d" % index, ignore_errors=True)
         body.append(step)

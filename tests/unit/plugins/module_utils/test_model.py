@@ -76,31 +76,62 @@ def test_resolve_subsets_rejects_non_strings(requested):
 # ---------------------------------------------------------------------------
 # interface names and globs
 # ---------------------------------------------------------------------------
-@pytest.mark.parametrize("name, problem", [
-    ("eth0", None),
-    ("eth0.100", None),
-    ("br-lan", None),
-    ("a" * 15, None),
-    ("\u00fcber", None),                      # 5 bytes in UTF-8
-    ("", "1 to 15 bytes"),
-    ("a" * 16, "1 to 15 bytes"),
-    ("\u00fc" * 8, "1 to 15 bytes"),          # 8 characters, 16 bytes
-    (".", "'.' or '..'"),
-    ("..", "'.' or '..'"),
-    ("a/b", "'/'"),
-    ("eth0:1", "':'"),
-    ("eth 0", "whitespace"),
-    ("eth\t0", "whitespace"),
-    ("eth\x000", "NUL"),
-    (None, "string"),
-    (3, "string"),
+INPUT, KERNEL = model.interface_name_error, model.kernel_name_error
+
+
+@pytest.mark.parametrize("check, name, problem", [
+    (INPUT, "eth0", None),
+    (INPUT, "eth0.100", None),
+    (INPUT, "br-lan", None),
+    (INPUT, "a" * 15, None),
+    (INPUT, "\u00fcber", None),                      # 5 bytes in UTF-8
+    (INPUT, "", "1 to 15 bytes"),
+    (INPUT, "a" * 16, "1 to 15 bytes"),
+    (INPUT, "\u00fc" * 8, "1 to 15 bytes"),          # 8 characters, 16 bytes
+    (INPUT, ".", "'.' or '..'"),
+    (INPUT, "..", "'.' or '..'"),
+    (INPUT, "a/b", "'/'"),
+    (INPUT, "eth0:1", "':'"),
+    (INPUT, "eth 0", "whitespace"),
+    (INPUT, "eth\t0", "whitespace"),
+    (INPUT, "eth\x000", "NUL"),
+    (INPUT, "a\u3000b", "whitespace"),
+    (INPUT, None, "string"),
+    (INPUT, 3, "string"),
+    # the reader's check: what the kernel accepts (measured: ip link add) passes
+    (KERNEL, "a\u2028b", None), (KERNEL, "a\x85b", None), (KERNEL, "a\u3000b", None),
+    (KERNEL, "a\x1cb", None), (KERNEL, "a\udcffb", None), (KERNEL, "a\\b", None),
+    (KERNEL, "a\x01b", None), (KERNEL, "", "1 to 15 bytes"), (KERNEL, "a" * 16, "1 to 15 bytes"),
+    (KERNEL, "..", "'.'"), (KERNEL, "a/b", "'/'"), (KERNEL, "a:b", "':'"),
+    (KERNEL, "a b", "whitespace"), (KERNEL, "a\tb", "whitespace"), (KERNEL, "a\x0bb", "whitespace"),
+    (KERNEL, "a\x00b", "NUL"), (KERNEL, None, "string"),
 ])
-def test_interface_name_error(name, problem):
-    result = model.interface_name_error(name)
+def test_interface_name_error(check, name, problem):
+    result = check(name)
     if problem is None:
         assert result is None
     else:
         assert result is not None and problem in result
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("eth0", "eth0"), ("br-lan.5", "br-lan.5"), ("\u00fcber", "\u00fcber"),
+    ("a\u2028b", "a\\u2028b"), ("a\x85b", "a\\u0085b"), ("a\u3000b", "a\\u3000b"),
+    ("a\x1cb", "a\\x1cb"), ("a\udcffb", "a\\xffb"), ("a\\xffb", "a\\\\xffb"),
+    ("a\U000e0001", "a\\U000e0001"),
+])
+def test_display_name(name, shown):
+    assert model.display_name(name) == shown
+    assert model.name_is_plain(name) == (name == shown)
+
+
+@pytest.mark.parametrize("alias, shown", [
+    ("uplink \"core\" \t<sw-1> caf\u00e9", "uplink \"core\" \t<sw-1> caf\u00e9"),
+    ("C:\\path", "C:\\path"), ("\u3000 ok", "\u3000 ok"),
+    ("a\x01\\b", "a\\x01\\\\b"), ("a\udcff", "a\\xff"), ("a\u2028", "a\\u2028"),
+])
+def test_display_alias(alias, shown):
+    assert model.display_alias(alias) == shown
 
 
 @pytest.mark.parametrize("pattern, problem", [
