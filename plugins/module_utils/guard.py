@@ -103,7 +103,7 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.hostnet.netif.plugins.module_utils import planner, reader
+from ansible_collections.hostnet.netif.plugins.module_utils import model, planner, reader
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 
 # how each dangerous action is described in the refusal
@@ -157,7 +157,7 @@ class Session:
         except NetifError:
             return None, None  # "Network is unreachable": no route at all
         for route in routes:
-            return route.get("dev"), route.get("prefsrc")
+            return model.display_name(route.get("dev")), route.get("prefsrc")
         return None, None
 
     def route_problem(self, host):
@@ -203,13 +203,13 @@ def find_session(host, interfaces):
     route_dev = route_src = gateway = None
     routes = host.ip().json(["route", "get", client])
     for route in routes:
-        if route.get("dev"):
-            names.add(route["dev"])
+        dev = model.display_name(route.get("dev"))  # spelled as the facts' keys are
+        if dev:
+            names.add(dev)
         if route.get("prefsrc"):
             addresses.add(route["prefsrc"])
         if route_dev is None:
-            route_dev, route_src, gateway = route.get("dev"), route.get("prefsrc"), \
-                route.get("gateway")
+            route_dev, route_src, gateway = dev, route.get("prefsrc"), route.get("gateway")
     for name, iface in interfaces.items():
         for entry in iface.get("addresses") or []:
             if entry.get("address") == server:

@@ -6,7 +6,7 @@ dynamic route check inside the transaction (restore, force)."""
 import pytest
 
 from ansible_collections.hostnet.netif.plugins.module_utils import addresses as addr_mod
-from ansible_collections.hostnet.netif.plugins.module_utils import guard, planner, resource
+from ansible_collections.hostnet.netif.plugins.module_utils import guard, model, planner, resource
 from ansible_collections.hostnet.netif.plugins.module_utils import sysctls, transaction
 from ansible_collections.hostnet.netif.plugins.module_utils.addresses import AddressesResource
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
@@ -184,6 +184,21 @@ def test_find_session_records_the_route():
                                          "device eth0 -> gx0, source 198.18.0.10 -> 198.18.0.5")
     del fake.routes[CLIENT]
     assert "device eth0 -> none (unreachable)" in found.route_problem(host)
+
+
+def test_find_session_spells_an_odd_route_device_as_the_facts_do():
+    """A session interface with a name the facts escape (U+2028) is protected under that
+    spelling, and the route check after a batch sees no change."""
+    odd = "e\u2028x"
+    fake = FakeIp([make(odd, up=True)], routes={CLIENT: {"dst": CLIENT, "dev": odd,
+                                                         "prefsrc": SERVER}})
+    host = transaction.Host(fake.run, FakeIp.IP, environ={"SSH_CONNECTION": SSH},
+                            files=NoSysfs())
+    key = model.display_name(odd)
+    assert key != odd
+    found = guard.find_session(host, {key: {"addresses": []}})
+    assert key in found.interfaces and found.route_dev == key
+    assert found.route_problem(host) is None
 
 
 # ---------------------------------------------------------------------------
