@@ -17,6 +17,8 @@ import errno
 import json
 import os
 import re
+import socket
+import struct
 
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import (
     CommandError,
@@ -470,48 +472,57 @@ def _packet_diag():
     socket made which interface promiscuous. None when the kernel has no
     packet_diag (CONFIG_PACKET_DIAG) or the dump fails.
     """
-    import socket
-    import struct
     try:
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 4)  # NETLINK_SOCK_DIAG
     except (AttributeError, OSError):
         return None
     memberships = {}
     try:
-        # packet_diag_req: family, protocol, pad, ino, show (INFO | MCLIST), cookie[2]
-        request = struct.pack("=BBHII8x", 17, 0, 0, 0, 0x1 | 0x2)
+        # packet_diag_req: family AF_PACKET, protocol, pad, ino, show MCLIST, cookie[2]
+        request = struct.pack("=BBHII8x", 17, 0, 0, 0, 0x2)
         # nlmsghdr: len, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq, pid
         sock.sendto(struct.pack("=IHHII", 16 + len(request), 20, 0x301, 1, 0) + request, (0, 0))
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                return None
-            offset = 0
-            while offset + 16 <= len(data):
-                length, kind = struct.unpack_from("=IH", data, offset)
-                if kind == 3:  # NLMSG_DONE
-                    return memberships
-                if kind == 2 or length < 16:  # NLMSG_ERROR
-                    return None
-                body = data[offset + 16:offset + length]
-                inode = struct.unpack_from("=I", body, 4)[0]
-                entries = memberships.setdefault(inode, [])
-                attr = 16  # sizeof(struct packet_diag_msg)
-                while attr + 4 <= len(body):
-                    alen, atype = struct.unpack_from("=HH", body, attr)
-                    if alen < 4:
-                        break
-                    if atype == 1:  # PACKET_DIAG_MCLIST: packet_diag_mclist[]
-                        for item in range(attr + 4, attr + alen - 43, 44):
-                            ifindex, dummy, mr_type = struct.unpack_from("=IIH", body, item)
-                            if mr_type in _PACKET_MR:
-                                entries.append((ifindex, _PACKET_MR[mr_type]))
-                    attr += (alen + 3) & ~3
-                offset += (length + 3) & ~3
-    except (OSError, struct.error):
+        done = False
+        while not done:
+            done = parse_packet_diag(sock.recv(65536), memberships)
+        return memberships
+    except (OSError, ValueError, struct.error):
         return None
     finally:
         sock.close()
+
+
+def parse_packet_diag(data, memberships):
+    """Add one netlink read of a packet_diag dump to ``memberships``; True at NLMSG_DONE.
+
+    Raises ValueError for an error message or a truncated read.
+    """
+    if not data:
+        raise ValueError("netlink closed before the end of the dump")
+    offset = 0
+    while offset + 16 <= len(data):
+        length, kind = struct.unpack_from("=IH", data, offset)
+        if kind == 3:  # NLMSG_DONE
+            return True
+        if kind == 2 or length < 16 or offset + length > len(data):  # NLMSG_ERROR
+            raise ValueError("packet_diag dump failed")
+        body = data[offset + 16:offset + length]
+        # packet_diag_msg: family, type, num, ino, cookie[2]; then attributes
+        inode = struct.unpack_from("=I", body, 4)[0]
+        entries = memberships.setdefault(inode, [])
+        attr = 16
+        while attr + 4 <= len(body):
+            alen, atype = struct.unpack_from("=HH", body, attr)
+            if alen < 4:
+                break
+            if atype == 1:  # PACKET_DIAG_MCLIST: packet_diag_mclist[] of 44 bytes
+                for item in range(attr + 4, attr + alen - 43, 44):
+                    ifindex, dummy, mr_type = struct.unpack_from("=IIH", body, item)
+                    if mr_type in _PACKET_MR:
+                        entries.append((ifindex, _PACKET_MR[mr_type]))
+            attr += (alen + 3) & ~3
+        offset += (length + 3) & ~3
+    return False
 
 
 def read_packet_sockets(proc="/proc", diag=_packet_diag):
@@ -530,6 +541,8 @@ def read_packet_sockets(proc="/proc", diag=_packet_diag):
         with open(os.path.join(proc, "net", "packet"), "rb") as handle:
             lines = handle.read().decode("ascii", "replace").splitlines()[1:]
     except (IOError, OSError) as exc:
+        if exc.errno == errno.ENOENT:  # a kernel without AF_PACKET has no packet socket
+            return [], True, []
         return [], False, ["could not read %s/net/packet: %s" % (proc, exc.strerror or exc)]
     for line in lines:
         # sk RefCnt Type Proto Iface R Rmem User Inode

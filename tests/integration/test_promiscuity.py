@@ -24,6 +24,7 @@ from tests.integration.test_interface_facts import facts_via_ansible
 from tests.integration.test_interfaces import ok, play
 
 IFF_PROMISC = 0x100
+IFF_ALLMULTI = 0x200
 RULE = "cis_network.promiscuous_interfaces"
 
 SNIFFER = r"""
@@ -89,26 +90,33 @@ def net(lab_factory):
     return {"lab": lab, "host": host, "n": n}
 
 
-def kernel_truth(lab, host):
-    """{name: (sysfs IFF_PROMISC, ip -d promiscuity, ip's PROMISC flag)} inside the namespace."""
+def kernel_truth(lab, host, allmulti=None):
+    """{name: (sysfs IFF_PROMISC, ip -d promiscuity, ip's PROMISC flag)} inside the namespace;
+    ``allmulti`` (a dict) receives the same triple for IFF_ALLMULTI."""
     truth = {}
     for link in lab.ip_json(host, "-d", "link", "show"):
         name = link["ifname"]
         flags = int(lab.read_proc(host, "/sys/class/net/%s/flags" % name), 16)
         truth[name] = (bool(flags & IFF_PROMISC), link["promiscuity"], "PROMISC" in link["flags"])
+        if allmulti is not None:
+            allmulti[name] = (bool(flags & IFF_ALLMULTI), link["allmulti"], "ALLMULTI" in link["flags"])
     return truth
 
 
 def gather_and_audit(net, subset="links"):
     lab, host = net["lab"], net["host"]
     facts, dummy = facts_via_ansible(lab, host, "gather_subset=%s" % subset)
-    truth = kernel_truth(lab, host)
+    allmulti = {}
+    truth = kernel_truth(lab, host, allmulti)
     for name, (sys_promisc, promiscuity, requested) in truth.items():
         got = facts["interfaces"][name]
         assert got["promisc"] is sys_promisc, name
         assert got["promiscuity"] == promiscuity, name
         assert got["promisc_requested"] is requested, name
         assert got["promisc"] is (promiscuity > 0), name  # the kernel's invariant
+        assert (got["allmulti"], got["allmulti_count"], got["allmulti_requested"]) == allmulti[name], name
+    # bridge ports are all-multicast by the kernel (br_add_if), not by request
+    assert allmulti[net["n"]["pa"]] == (True, 1, False)
     policy = engine.load_policy(["cis_network"])
     findings = engine.evaluate_host(policy, host.name, ["all"], facts, "2030-01-01")
     verdicts = dict((f["interface"], f) for f in findings if f["rule"] == RULE)

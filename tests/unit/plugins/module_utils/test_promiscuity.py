@@ -12,6 +12,7 @@ source named in each test (not from the reader).
 
 import copy
 import os
+import struct
 
 import pytest
 
@@ -309,3 +310,30 @@ def test_live_packet_diag_is_none_or_a_mapping():
     """On this machine: the real netlink dump parses (or the kernel lacks packet_diag)."""
     result = reader._packet_diag()  # pylint: disable=protected-access
     assert result is None or isinstance(result, dict)
+
+
+def _diag_message(inode, mclist):
+    """One packet_diag_msg as the kernel writes it (linux/packet_diag.h), with a MCLIST attribute."""
+    items = b"".join(struct.pack("=IIHH32s", ifindex, count, mr_type, 0, b"") for ifindex, count, mr_type in mclist)
+    attr = struct.pack("=HH", 4 + len(items), 1) + items
+    body = struct.pack("=BBHI8x", 17, 3, 0x0300, inode) + attr
+    return struct.pack("=IHHII", 16 + len(body), 20, 2, 1, 0) + body
+
+
+def test_parse_packet_diag_reads_memberships():
+    memberships = {}
+    # mr_type 1 = PACKET_MR_PROMISC, 2 = PACKET_MR_ALLMULTI, 0 = PACKET_MR_MULTICAST (ignored)
+    data = _diag_message(70, [(3, 1, 1), (4, 2, 2), (5, 1, 0)]) + _diag_message(71, [])
+    assert reader.parse_packet_diag(data, memberships) is False
+    assert memberships == {70: [(3, "promisc"), (4, "allmulti")], 71: []}
+    done = struct.pack("=IHHII", 20, 3, 2, 1, 0) + b"\0\0\0\0"
+    assert reader.parse_packet_diag(done, memberships) is True
+
+
+def test_parse_packet_diag_refuses_an_error_and_a_truncated_read():
+    with pytest.raises(ValueError):
+        reader.parse_packet_diag(struct.pack("=IHHII", 36, 2, 0, 1, 0) + b"\0" * 20, {})
+    with pytest.raises(ValueError):
+        reader.parse_packet_diag(_diag_message(70, [(3, 1, 1)])[:40], {})
+    with pytest.raises(ValueError):
+        reader.parse_packet_diag(b"", {})
