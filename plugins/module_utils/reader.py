@@ -371,7 +371,8 @@ def build_link(link):
 #   port of a promiscuous team        team_change_rx_flags: every port
 #   lower of an up macvlan passthru   macvlan_open (unless nopromisc)
 #   lower of an up promiscuous        macvlan / vlan change_rx_flags and open: the
-#     macvlan (other modes) or vlan   upper's kernel flag, so a sniffer on the upper counts
+#     macvlan (other modes) or of a   upper's kernel flag, so a sniffer on the upper counts
+#     promiscuous vlan (up or down)   (a down vlan since Linux 6.15; an upper bound before)
 #   lower of an up macvlan (other     dev_uc_add of the macvlan's MAC: +1 once (uc_promisc)
 #     modes) or of an up vlan with    on a lower without unicast filtering (veth, proven);
 #     its own MAC                     a NIC with IFF_UNICAST_FLT filters instead. Userspace
@@ -421,16 +422,18 @@ def explain_promiscuity(links):
         if kind not in _MACVLAN_KINDS and kind != "vlan" or not lower \
                 or "link_netnsid" in link or lower not in by_name:
             continue
-        if "UP" not in (link.get("flags") or ()):
-            continue
+        up = "UP" in (link.get("flags") or ())
         data = info.get("info_data") or {}
         if kind in _MACVLAN_KINDS and data.get("mode") == "passthru":
-            if not data.get("nopromisc"):
+            if up and not data.get("nopromisc"):
                 add(lower, "passthru %s %s" % (kind, name))
             continue
-        if kernel_promisc(link):
+        # a vlan passes its flag on while down too since Linux 6.15 ("vlan: don't
+        # propagate flags on open", also in stable kernels): counted either way
+        if kernel_promisc(link) and (up or kind == "vlan"):
             add(lower, "promiscuous %s %s" % (kind, name))
-        if kind in _MACVLAN_KINDS or _mac(link.get("address")) != _mac(by_name[lower].get("address")):
+        if up and (kind in _MACVLAN_KINDS
+                   or _mac(link.get("address")) != _mac(by_name[lower].get("address"))):
             unicast.setdefault(lower, name)
     for lower, name in sorted(unicast.items()):
         add(lower, "unicast address of %s (a device without unicast filtering turns "

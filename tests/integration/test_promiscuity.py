@@ -134,6 +134,9 @@ def test_sniffers_requests_and_topology(net):
     assert truth[n["la"]] == (True, 1, False)  # the macvlan's unicast address (veth: no filter)
     assert truth[n["ta"]] == (True, 1, False)  # passthru
     assert truth[n["ra"]] == (True, 1, True)
+    # nothing flows upwards: the bridge and the macvlans over promiscuous devices stay at 0
+    assert truth[n["br"]] == (False, 0, False)
+    assert truth[n["mv"]] == (False, 0, False) and truth[n["mp"]] == (False, 0, False)
     assert ifs[n["pa"]]["promisc_explained_by"] == ["port of bridge %s" % n["br"]]
     assert ifs[n["ta"]]["promisc_explained_by"] == ["passthru macvlan %s" % n["mp"]]
     assert ifs[n["la"]]["promiscuity_explained"] == 1
@@ -195,16 +198,25 @@ def test_sniffers_requests_and_topology(net):
 
 
 def test_down_macvlan_explains_nothing(net):
-    """The macvlan's unicast address and the passthru promiscuity last only while it is up."""
+    """The macvlan's unicast address, its promiscuity and the passthru promiscuity reach
+    the lower device only while the macvlan is up."""
     lab, host, n = net["lab"], net["host"], net["n"]
     try:
         for key in ("mv", "mp"):
             lab.exec(host, ["ip", "link", "set", "dev", n[key], "down"])
+        lab.exec(host, ["ip", "link", "set", "dev", n["mv"], "promisc", "on"])
         facts, truth, verdicts = gather_and_audit(net)
+        assert truth[n["mv"]] == (True, 1, True)
         assert truth[n["la"]] == (False, 0, False) and truth[n["ta"]] == (False, 0, False)
         assert facts["interfaces"][n["la"]]["promiscuity_explained"] == 0
         assert facts["interfaces"][n["ta"]]["promiscuity_explained"] == 0
+        assert verdicts[n["mv"]]["status"] == "fail" and verdicts[n["la"]]["status"] == "pass"
+        lab.exec(host, ["ip", "link", "set", "dev", n["mv"], "up"])
+        facts, truth, verdicts = gather_and_audit(net)
+        assert truth[n["la"]] == (True, 2, False)  # its unicast address and its promiscuity
+        assert facts["interfaces"][n["la"]]["promiscuity_unexplained"] == 0
     finally:
+        lab.exec(host, ["ip", "link", "set", "dev", n["mv"], "promisc", "off"])
         for key in ("mv", "mp"):
             lab.exec(host, ["ip", "link", "set", "dev", n[key], "up"])
 
