@@ -463,7 +463,7 @@ def _set_unexplained(facts, known_users):
 # ---------------------------------------------------------------------------
 # packet sockets (subset packet_sockets)
 # ---------------------------------------------------------------------------
-_PACKET_TYPES = {1: "stream", 2: "dgram", 3: "raw"}  # SOCK_* as /proc/net/packet prints them
+_PACKET_TYPES = {2: "dgram", 3: "raw", 10: "packet"}  # SOCK_* as /proc/net/packet prints them
 _PACKET_MR = {1: "promisc", 2: "allmulti"}  # PACKET_MR_PROMISC, PACKET_MR_ALLMULTI
 
 

@@ -265,7 +265,7 @@ ansible_facts:
               elements: dict
               contains:
                 inode: {description: Socket inode (the Inode column of /proc/net/packet)., returned: always, type: int}
-                type: {description: V(raw) or V(dgram)., returned: always, type: str}
+                type: {description: "V(raw), V(dgram) or V(packet) (the obsolete SOCK_PACKET).", returned: always, type: str}
                 protocol: {description: "Ethertype in host order (3 is ETH_P_ALL).", returned: always, type: int}
                 bound: {description: Whether the socket is bound to this interface (else it only holds a membership on it)., returned: always, type: bool}
                 promisc: {description: "Whether it holds a PACKET_MR_PROMISC membership on this interface; null when the kernel has no packet_diag.", returned: always, type: bool}
