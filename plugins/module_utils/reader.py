@@ -370,17 +370,20 @@ def build_link(link):
 #                                     active one in active-backup / balance-tlb / -alb
 #   port of a promiscuous team        team_change_rx_flags: every port
 #   lower of an up macvlan passthru   macvlan_open (unless nopromisc)
-#   lower of an up promiscuous        macvlan / vlan change_rx_flags and open: the
-#     macvlan (other modes) or of a   upper's kernel flag, so a sniffer on the upper counts
-#     promiscuous vlan (up or down)   (a down vlan since Linux 6.15; an upper bound before)
+#   lower of an up promiscuous        macvlan / macsec / vlan change_rx_flags and open: the
+#     macvlan (other modes) or        upper's kernel flag, so a sniffer on the upper counts
+#     macsec, or of a promiscuous     (a down vlan since Linux 6.15; an upper bound before)
+#     vlan (up or down)
 #   lower of an up macvlan (other     dev_uc_add of the macvlan's MAC: +1 once (uc_promisc)
-#     modes) or of an up vlan with    on a lower without unicast filtering (veth, proven);
-#     its own MAC                     a NIC with IFF_UNICAST_FLT filters instead. Userspace
+#     modes) or macsec, or of an up   on a lower without unicast filtering (veth, proven);
+#     vlan with its own MAC           a NIC with IFF_UNICAST_FLT filters instead. Userspace
 #                                     cannot see IFF_UNICAST_FLT: counted as explained (upper bound)
 # A bridge with vlan_filtering may clear a port whose driver filters unicast
 # (br_manage_promisc); the port is still counted (upper bound).
 _PRIMARY_BOND_MODES = frozenset(("active-backup", "balance-tlb", "balance-alb"))
 _MACVLAN_KINDS = frozenset(("macvlan", "macvtap"))
+# uppers that always add their MAC to the lower's unicast list while up
+_UNICAST_KINDS = frozenset(("macvlan", "macvtap", "macsec"))
 
 
 def explain_promiscuity(links):
@@ -419,7 +422,7 @@ def explain_promiscuity(links):
                     % ("port" if slave_kind == "team" else "slave", slave_kind, master))
         kind = info.get("info_kind")
         lower = link.get("link")
-        if kind not in _MACVLAN_KINDS and kind != "vlan" or not lower \
+        if kind not in _UNICAST_KINDS and kind != "vlan" or not lower \
                 or "link_netnsid" in link or lower not in by_name:
             continue
         up = "UP" in (link.get("flags") or ())
@@ -432,7 +435,7 @@ def explain_promiscuity(links):
         # propagate flags on open", also in stable kernels): counted either way
         if kernel_promisc(link) and (up or kind == "vlan"):
             add(lower, "promiscuous %s %s" % (kind, name))
-        if up and (kind in _MACVLAN_KINDS
+        if up and (kind in _UNICAST_KINDS
                    or _mac(link.get("address")) != _mac(by_name[lower].get("address"))):
             unicast.setdefault(lower, name)
     for lower, name in sorted(unicast.items()):

@@ -240,7 +240,7 @@ ansible_facts:
             promiscuity_explained:
               description: >-
                 How much of C(promiscuity) the topology explains: a bridge or Open vSwitch port, a
-                slave of a promiscuous bond or team, the lower device of an up macvlan or of an up
+                slave of a promiscuous bond or team, the lower device of a macvlan, macsec or
                 promiscuous vlan (see docs/facts.md for the table; an upper bound).
               returned: always
               type: int

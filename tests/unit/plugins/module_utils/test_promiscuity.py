@@ -164,6 +164,19 @@ def test_macvlan_lower(mode, nopromisc, up, explained):
     assert document(links)["la"]["promiscuity_explained"] == explained
 
 
+@pytest.mark.parametrize("promiscuity, up, explained", [
+    # drivers/net/macsec.c macsec_dev_open: dev_uc_add(real_dev) always, and the
+    # promiscuity of an up macsec device (macsec_dev_change_rx_flags)
+    (0, True, 1), (1, True, 2), (1, False, 0),
+])
+def test_hand_written_macsec_explains_its_lower(promiscuity, up, explained):
+    flags = ("BROADCAST", "MULTICAST", "UP", "LOWER_UP") if up else ("BROADCAST", "MULTICAST")
+    links = [link("eth0", 2, explained),
+             link("macsec0", 3, promiscuity, flags=flags, link="eth0", address="02:00:00:00:00:02",
+                  linkinfo={"info_kind": "macsec", "info_data": {"sci": "0x1"}})]
+    assert document(links)["eth0"]["promiscuity_explained"] == explained
+
+
 def test_many_macvlans_add_one_unicast_promiscuity():
     """uc_promisc is one flag per device: three macvlans on one lower explain 1, not 3."""
     links = [link("la", 2, 1)] + [
