@@ -235,7 +235,12 @@ ansible_facts:
                 C(promisc_requested).
               returned: always
               type: bool
-            promisc_requested: {description: "Whether promiscuous mode was requested (C(ip link set promisc on)); what C(ip link) shows.", returned: always, type: bool}
+            promisc_requested:
+              description: >-
+                Whether promiscuous mode was requested (C(ip link set promisc on)); what C(ip link)
+                shows.
+              returned: always
+              type: bool
             promiscuity: {description: "The kernel's promiscuity counter (C(ip -d link)); null when the dump lacks it.", returned: always, type: int}
             promiscuity_explained:
               description: >-
@@ -251,8 +256,18 @@ ansible_facts:
                 audit judges. Null when the dump lacks the counter.
               returned: always
               type: int
-            promisc_explained_by: {description: "What the topology explains, one text per count (V(port of bridge br0)).", returned: always, type: list, elements: str}
-            allmulti: {description: "Whether the kernel receives all multicast (IFF_ALLMULTI, the allmulti counter > 0; bridge ports have it); null when unknown.", returned: always, type: bool}
+            promisc_explained_by:
+              description: >-
+                What the topology explains, one text per count (V(port of bridge br0)).
+              returned: always
+              type: list
+              elements: str
+            allmulti:
+              description: >-
+                Whether the kernel receives all multicast (IFF_ALLMULTI, the allmulti counter > 0;
+                bridge ports have it); null when unknown.
+              returned: always
+              type: bool
             allmulti_requested: {description: "Whether all-multicast was requested (C(ip link set allmulticast on)).", returned: always, type: bool}
             allmulti_count: {description: "The kernel's allmulti counter (C(ip -d link)); null when the dump lacks it.", returned: always, type: int}
             packet_sockets:
@@ -268,10 +283,21 @@ ansible_facts:
                 type: {description: "V(raw), V(dgram) or V(packet) (the obsolete SOCK_PACKET).", returned: always, type: str}
                 protocol: {description: "Ethertype in host order (3 is ETH_P_ALL).", returned: always, type: int}
                 bound: {description: Whether the socket is bound to this interface (else it only holds a membership on it)., returned: always, type: bool}
-                promisc: {description: "Whether it holds a PACKET_MR_PROMISC membership on this interface; null when the kernel has no packet_diag.", returned: always, type: bool}
+                promisc:
+                  description: >-
+                    Whether it holds a PACKET_MR_PROMISC membership on this interface; null when the
+                    kernel has no packet_diag.
+                  returned: always
+                  type: bool
                 allmulti: {description: "Whether it holds a PACKET_MR_ALLMULTI membership on this interface; null when unknown.", returned: always, type: bool}
                 user: {description: Owner uid., returned: always, type: int}
-                processes: {description: "C({pid, comm}) of every process holding the socket (empty when none could be read).", returned: always, type: list, elements: dict}
+                processes:
+                  description: >-
+                    C({pid, comm}) of every process holding the socket (empty when none could be
+                    read).
+                  returned: always
+                  type: list
+                  elements: dict
             addresses:
               description: Addresses of the interface.
               returned: when O(gather_subset) includes V(addresses)
