@@ -87,3 +87,15 @@ def test_a_waiver_covers_an_intended_sniffer():
     findings = engine.evaluate_host(policy, "h", ["all"], doc, "2030-06-15")
     finding = [f for f in findings if f["rule"] == RULE and f["interface"] == "eth0"][0]
     assert finding["status"] == "waived"
+
+
+def test_a_rule_on_packet_sockets_asks_for_the_subset():
+    """A policy judging packet_sockets gathers it, and facts without it are an error."""
+    policy = engine.load_policy([{"schema_version": 1, "name": "t", "title": "t", "version": "1", "rules": [{
+        "id": "t.no_sniffer", "title": "no sniffer", "severity": "high", "scope": "interface",
+        "fact": "packet_sockets", "expect": {"present": True},
+        "rationale": "r", "remediation": {"text": "x"}}]}])
+    assert "packet_sockets" in engine.required_subsets(policy)["gather_subset"]
+    findings = engine.evaluate_host(policy, "h", ["all"], lib.compliant_host(), "2030-06-15")
+    assert set(f["status"] for f in findings) == {"error"}
+    assert "packet_sockets" in findings[0]["detail"]
