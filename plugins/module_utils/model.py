@@ -20,7 +20,7 @@ SCHEMA_VERSION = 1
 # ---------------------------------------------------------------------------
 # gather subsets
 # ---------------------------------------------------------------------------
-SUBSETS = ("links", "addresses", "stats", "sysctl", "routes", "connectivity")
+SUBSETS = ("links", "addresses", "stats", "sysctl", "routes", "connectivity", "packet_sockets")
 SUBSET_ALIASES = {
     "all": set(SUBSETS),
     "min": {"links"},

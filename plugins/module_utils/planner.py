@@ -477,9 +477,11 @@ def link_state(facts, exact=False):
         "mac": None if facts.get("mac") in (None, "00:00:00:00:00:00") else facts.get("mac"),
         "txqueuelen": facts.get("txqueuelen"),
         "alias": alias,
-        "promisc": "promisc" in flags,
+        # the requested flags, not the kernel's: a bridge port is promiscuous by
+        # the kernel and must still compare equal to promisc: false
+        "promisc": facts.get("promisc_requested", "promisc" in flags),
         "multicast": "multicast" in flags,
-        "allmulticast": "allmulti" in flags,
+        "allmulticast": facts.get("allmulti_requested", "allmulti" in flags),
         "arp": "noarp" not in flags,
         "master": facts.get("master"),
         "group": group_number(facts.get("group")),

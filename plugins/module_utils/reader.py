@@ -17,6 +17,8 @@ import errno
 import json
 import os
 import re
+import socket
+import struct
 
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import (
     CommandError,
@@ -299,6 +301,13 @@ def _kind_data(kind, info):
     return None
 
 
+def _counter(value):
+    """A kernel counter from ``ip -d`` (None when the dump lacks it, e.g. no ``-d``)."""
+    if type(value) is not int or value < 0:  # pylint: disable=unidiomatic-typecheck
+        return None
+    return value
+
+
 def build_link(link):
     """Facts for one ``ip -json -d`` link object (no sysfs, no addresses)."""
     raw_flags = link.get("flags") or []
@@ -319,6 +328,8 @@ def build_link(link):
     if kind == "vxlan" and kind_data:
         parent = kind_data.get("parent") or parent
     master = link.get("master")
+    promiscuity = _counter(link.get("promiscuity"))
+    allmulti = _counter(link.get("allmulti"))
     return {
         "name": link.get("ifname"),
         "index": link.get("ifindex"),
@@ -347,7 +358,308 @@ def build_link(link):
         "driver": info.get("info_kind"),
         "speed_mbps": None,
         "duplex": None,
-        "promisc": "promisc" in flags,
+        # ip's flags carry what was requested (dev->gflags); the counters are the kernel's
+        "promisc": promiscuity > 0 if promiscuity is not None else None,
+        "promisc_requested": "promisc" in flags,
+        "promiscuity": promiscuity,
+        "allmulti": allmulti > 0 if allmulti is not None else None,
+        "allmulti_requested": "allmulti" in flags,
+        "allmulti_count": allmulti,
+    }
+
+
+# ---------------------------------------------------------------------------
+# promiscuity the topology explains
+# ---------------------------------------------------------------------------
+# Which devices the kernel itself makes promiscuous (each raises the lower
+# device's counter by one; proven in tests/integration/test_promiscuity.py where
+# this kernel has the kind, from kernel source otherwise):
+#   bridge port                       br_add_if -> br_manage_promisc (+1 per port)
+#   Open vSwitch port                 ovs netdev_link: dev_set_promiscuity(dev, 1)
+#   slave of a promiscuous bond       bond_set_promiscuity: every slave, or only the
+#                                     active one in active-backup / balance-tlb / -alb
+#   port of a promiscuous team        team_change_rx_flags: every port
+#   lower of an up macvlan passthru   macvlan_open (unless nopromisc)
+#   lower of an up promiscuous        macvlan / macsec / vlan change_rx_flags and open: the
+#     macvlan (other modes) or        upper's kernel flag, so a sniffer on the upper counts
+#     macsec, or of a promiscuous     (a down vlan since Linux 6.15; an upper bound before)
+#     vlan (up or down)
+#   lower of an up macvlan (other     dev_uc_add of the macvlan's MAC: +1 once (uc_promisc)
+#     modes) or macsec, or of an up   on a lower without unicast filtering (veth, proven);
+#     vlan with its own MAC           a NIC with IFF_UNICAST_FLT filters instead. Userspace
+#                                     cannot see IFF_UNICAST_FLT: counted as explained (upper bound)
+# A bridge with vlan_filtering may clear a port whose driver filters unicast
+# (br_manage_promisc); the port is still counted (upper bound).
+_PRIMARY_BOND_MODES = frozenset(("active-backup", "balance-tlb", "balance-alb"))
+_MACVLAN_KINDS = frozenset(("macvlan", "macvtap"))
+# uppers that always add their MAC to the lower's unicast list while up
+_UNICAST_KINDS = frozenset(("macvlan", "macvtap", "macsec"))
+
+
+def explain_promiscuity(links):
+    """``{ifname: (count, [reason, ...])}``: the promiscuity the topology explains.
+
+    ``links`` is the whole ``ip -json -d`` dump (before any name or kind filter,
+    so an upper device that is not reported still explains its lower device).
+    """
+    by_name = dict((link.get("ifname"), link) for link in links)
+    explained = dict((name, [0, []]) for name in by_name)
+
+    show = model.display_name  # reasons name devices as the facts' keys do
+
+    def add(name, reason):
+        entry = explained.get(name)
+        if entry is not None:
+            entry[0] += 1
+            entry[1].append(reason)
+
+    def kernel_promisc(link):
+        return (_counter(link.get("promiscuity")) or 0) > 0
+
+    unicast = {}
+    for name, link in by_name.items():
+        info = link.get("linkinfo") or {}
+        master = link.get("master")
+        slave_kind = info.get("info_slave_kind")
+        if master and slave_kind == "bridge":
+            add(name, "port of bridge %s" % show(master))
+        elif master and slave_kind == "openvswitch":
+            add(name, "port of Open vSwitch %s" % show(master))
+        elif master and slave_kind in ("bond", "team") and master in by_name \
+                and kernel_promisc(by_name[master]):
+            mode = ((by_name[master].get("linkinfo") or {}).get("info_data") or {}).get("mode")
+            state = (info.get("info_slave_data") or {}).get("state")
+            if slave_kind == "team" or mode not in _PRIMARY_BOND_MODES or state == "ACTIVE":
+                add(name, "%s of promiscuous %s %s"
+                    % ("port" if slave_kind == "team" else "slave", slave_kind, show(master)))
+        kind = info.get("info_kind")
+        lower = link.get("link")
+        if kind not in _UNICAST_KINDS and kind != "vlan" or not lower \
+                or "link_netnsid" in link or lower not in by_name:
+            continue
+        up = "UP" in (link.get("flags") or ())
+        data = info.get("info_data") or {}
+        if kind in _MACVLAN_KINDS and data.get("mode") == "passthru":
+            if up and not data.get("nopromisc"):
+                add(lower, "passthru %s %s" % (kind, show(name)))
+            continue
+        # a vlan passes its flag on while down too since Linux 6.15 ("vlan: don't
+        # propagate flags on open", also in stable kernels): counted either way
+        if kernel_promisc(link) and (up or kind == "vlan"):
+            add(lower, "promiscuous %s %s" % (kind, show(name)))
+        if up and (kind in _UNICAST_KINDS
+                   or _mac(link.get("address")) != _mac(by_name[lower].get("address"))):
+            unicast.setdefault(lower, name)
+    for lower, name in sorted(unicast.items()):
+        add(lower, "unicast address of %s (a device without unicast filtering turns "
+                   "promiscuous for it)" % show(name))
+    return dict((name, (entry[0], entry[1])) for name, entry in explained.items())
+
+
+def _add_promiscuity(facts, explained):
+    count, reasons = explained.get(facts["name"], (0, []))
+    facts["promiscuity_explained"] = count
+    facts["promisc_explained_by"] = list(reasons)
+    _set_unexplained(facts, int(facts["promisc_requested"]))
+
+
+def _set_unexplained(facts, known_users):
+    """promiscuity - explained, but never below the users known to hold it.
+
+    The explained count is an upper bound (unicast filtering is invisible), so
+    a request (and, with subset packet_sockets, each promiscuous membership)
+    counts even when the topology could have explained it.
+    """
+    promiscuity = facts["promiscuity"]
+    facts["promiscuity_unexplained"] = None if promiscuity is None else min(
+        promiscuity, max(known_users, promiscuity - facts["promiscuity_explained"]))
+
+
+# ---------------------------------------------------------------------------
+# packet sockets (subset packet_sockets)
+# ---------------------------------------------------------------------------
+_PACKET_TYPES = {2: "dgram", 3: "raw", 10: "packet"}  # SOCK_* as /proc/net/packet prints them
+_PACKET_MR = {1: "promisc", 2: "allmulti"}  # PACKET_MR_PROMISC, PACKET_MR_ALLMULTI
+
+
+def _packet_diag():
+    """``{inode: [(ifindex, "promisc"|"allmulti"), ...]}`` from NETLINK_SOCK_DIAG, or None.
+
+    One netlink dump of this namespace's AF_PACKET sockets with their
+    memberships (PACKET_DIAG_MCLIST): the only place the kernel says which
+    socket made which interface promiscuous. None when the kernel has no
+    packet_diag (CONFIG_PACKET_DIAG) or the dump fails.
+    """
+    try:
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 4)  # NETLINK_SOCK_DIAG
+    except (AttributeError, OSError):
+        return None
+    memberships = {}
+    try:
+        # packet_diag_req: family AF_PACKET, protocol, pad, ino, show MCLIST, cookie[2]
+        request = struct.pack("=BBHII8x", 17, 0, 0, 0, 0x2)
+        # nlmsghdr: len, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq, pid
+        sock.sendto(struct.pack("=IHHII", 16 + len(request), 20, 0x301, 1, 0) + request, (0, 0))
+        done = False
+        while not done:
+            done = parse_packet_diag(sock.recv(65536), memberships)
+        return memberships
+    except (OSError, ValueError, struct.error):
+        return None
+    finally:
+        sock.close()
+
+
+def parse_packet_diag(data, memberships):
+    """Add one netlink read of a packet_diag dump to ``memberships``; True at NLMSG_DONE.
+
+    Raises ValueError for an error message or a truncated read.
+    """
+    if not data:
+        raise ValueError("netlink closed before the end of the dump")
+    offset = 0
+    while offset + 16 <= len(data):
+        length, kind = struct.unpack_from("=IH", data, offset)
+        if kind == 3:  # NLMSG_DONE
+            return True
+        if kind == 2 or length < 16 or offset + length > len(data):  # NLMSG_ERROR
+            raise ValueError("packet_diag dump failed")
+        body = data[offset + 16:offset + length]
+        # packet_diag_msg: family, type, num, ino, cookie[2]; then attributes
+        inode = struct.unpack_from("=I", body, 4)[0]
+        entries = memberships.setdefault(inode, [])
+        attr = 16
+        while attr + 4 <= len(body):
+            alen, atype = struct.unpack_from("=HH", body, attr)
+            if alen < 4:
+                break
+            if atype == 1:  # PACKET_DIAG_MCLIST: packet_diag_mclist[] of 44 bytes
+                for item in range(attr + 4, attr + alen - 43, 44):
+                    ifindex, dummy, mr_type = struct.unpack_from("=IIH", body, item)
+                    if mr_type in _PACKET_MR:
+                        entries.append((ifindex, _PACKET_MR[mr_type]))
+            attr += (alen + 3) & ~3
+        offset += (length + 3) & ~3
+    return False
+
+
+def read_packet_sockets(proc="/proc", diag=_packet_diag):
+    """This namespace's AF_PACKET sockets and the processes holding them.
+
+    Returns ``(sockets, memberships_known, warnings)``; each socket is
+    ``{inode, type, protocol, ifindex (0 = every interface), user,
+    memberships: [(ifindex, "promisc"|"allmulti")] or None, processes:
+    [{pid, comm}]}``. Sockets come from ``/proc/net/packet``; holders from the
+    ``socket:[inode]`` links under ``/proc/<pid>/fd`` (scanned only when there
+    is a packet socket at all); memberships from ``diag`` (None: unknown).
+    """
+    warnings = []
+    sockets = {}
+    try:
+        with open(os.path.join(proc, "net", "packet"), "rb") as handle:
+            lines = handle.read().decode("ascii", "replace").splitlines()[1:]
+    except (IOError, OSError) as exc:
+        if exc.errno == errno.ENOENT:  # a kernel without AF_PACKET has no packet socket
+            return [], True, []
+        return [], False, ["could not read %s/net/packet: %s" % (proc, exc.strerror or exc)]
+    for line in lines:
+        # sk RefCnt Type Proto Iface R Rmem User Inode
+        fields = line.split()
+        if len(fields) < 9:
+            continue
+        try:
+            inode = int(fields[8])
+            sockets[inode] = {
+                "inode": inode,
+                "type": _PACKET_TYPES.get(int(fields[2]), fields[2]),
+                "protocol": int(fields[3], 16),
+                "ifindex": int(fields[4]),
+                "user": int(fields[7]),
+                "memberships": None,
+                "processes": [],
+            }
+        except ValueError:
+            warnings.append("%s/net/packet: unreadable line %r" % (proc, line[:80]))
+    if not sockets:
+        return [], True, warnings
+    memberships = diag() if diag is not None else None
+    if memberships is not None:
+        for inode, entry in sockets.items():
+            entry["memberships"] = list(memberships.get(inode, ()))
+    wanted = dict(("socket:[%d]" % inode, entry) for inode, entry in sockets.items())
+    denied = 0
+    for pid in os.listdir(proc):
+        if not pid.isdigit():
+            continue
+        fd_dir = os.path.join(proc, pid, "fd")
+        try:
+            fds = os.listdir(fd_dir)
+        except (IOError, OSError) as exc:
+            denied += exc.errno in (errno.EACCES, errno.EPERM)
+            continue
+        held = set()
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except (IOError, OSError):
+                continue  # the fd closed meanwhile
+            if target in wanted:
+                held.add(target)
+        if not held:
+            continue
+        try:
+            with open(os.path.join(proc, pid, "comm"), "rb") as handle:
+                comm = model.escape_text(handle.read().decode("utf-8", "surrogateescape").strip())
+        except (IOError, OSError):
+            comm = None
+        for target in held:
+            wanted[target]["processes"].append({"pid": int(pid), "comm": comm})
+    if denied:
+        warnings.append("packet_sockets: could not read the open files of %d processes "
+                        "(not root?); their packet sockets have no process listed" % denied)
+    result = [sockets[inode] for inode in sorted(sockets)]
+    for entry in result:
+        entry["processes"].sort(key=lambda p: p["pid"])
+    return result, memberships is not None, warnings
+
+
+def _attach_packet_sockets(document, interfaces, packet_sockets):
+    """Per interface: the sockets bound to it or holding a membership on it."""
+    sockets, known, dummy = packet_sockets
+    by_index = dict((facts["index"], facts) for facts in interfaces.values())
+    for facts in interfaces.values():
+        facts["packet_sockets"] = []
+    unbound = []
+    for entry in sockets:
+        on = {}
+        for ifindex, what in entry["memberships"] or ():
+            on.setdefault(ifindex, set()).add(what)
+        if entry["ifindex"]:
+            on.setdefault(entry["ifindex"], set())
+        elif not on:
+            unbound.append(_packet_socket_view(entry, None, set()))
+        for ifindex in sorted(on):
+            facts = by_index.get(ifindex)
+            if facts is not None:
+                facts["packet_sockets"].append(_packet_socket_view(entry, ifindex, on[ifindex]))
+    for facts in interfaces.values():
+        holders = sum(1 for entry in facts["packet_sockets"] if entry["promisc"])
+        _set_unexplained(facts, int(facts["promisc_requested"]) + holders)
+    document["packet_sockets"] = {"memberships_known": known, "unbound": unbound,
+                                  "total": len(sockets)}
+
+
+def _packet_socket_view(entry, ifindex, memberships):
+    known = entry["memberships"] is not None
+    return {
+        "inode": entry["inode"],
+        "type": entry["type"],
+        "protocol": entry["protocol"],
+        "bound": ifindex is not None and entry["ifindex"] == ifindex,
+        "promisc": ("promisc" in memberships) if known and memberships is not None else None,
+        "allmulti": ("allmulti" in memberships) if known and memberships is not None else None,
+        "user": entry["user"],
+        "processes": [dict(p) for p in entry["processes"]],
     }
 
 
@@ -456,14 +768,17 @@ class GatherRequest:
         return bool(self.subsets & {"addresses", "connectivity"})
 
 
-def build_document(links, request, v4_routes=None, v6_routes=None, files=None):
+def build_document(links, request, v4_routes=None, v6_routes=None, files=None,
+                   packet_sockets=None):
     """Facts document from parsed dumps; ``files`` (HostFiles) None = offline.
 
-    Returns (document, warnings).
+    ``packet_sockets`` is what read_packet_sockets returned (subset
+    ``packet_sockets``; None offline). Returns (document, warnings).
     """
     warnings = []
     interfaces = {}  # keyed by the kernel's name until _represent_names
     seen = set()
+    explained = explain_promiscuity(links)
     for index, link in enumerate(links):
         name = link.get("ifname")
         problem = model.kernel_name_error(name)
@@ -477,6 +792,7 @@ def build_document(links, request, v4_routes=None, v6_routes=None, files=None):
         if not request.wants_name(shown):
             continue
         facts = build_link(link)
+        _add_promiscuity(facts, explained)
         info_kind = (link.get("linkinfo") or {}).get("info_kind")
         if files is not None and facts["kind"] != "loopback" \
                 and (not info_kind or facts["kind"] in _SPEED_KINDS):
@@ -516,6 +832,9 @@ def build_document(links, request, v4_routes=None, v6_routes=None, files=None):
     if "addresses" not in request.subsets:
         for facts in interfaces.values():
             facts.pop("addresses", None)
+    if "packet_sockets" in request.subsets and packet_sockets is not None:
+        _attach_packet_sockets(document, interfaces, packet_sockets)
+        warnings.extend(packet_sockets[2])
     for route in default_routes:
         route["dev"] = model.display_name(route["dev"])
     interfaces = _represent_names(interfaces)
@@ -645,7 +964,10 @@ def gather(ip, request, files=None):
     if request.needs_routes:
         v4 = ip.json(["-4", "route", "show", "default"])
         v6 = ip.json(["-6", "route", "show", "default"])
-    return build_document(links, request, v4, v6, files)
+    packet_sockets = None
+    if "packet_sockets" in request.subsets:
+        packet_sockets = read_packet_sockets()
+    return build_document(links, request, v4, v6, files, packet_sockets)
 
 
 def parse_running_config(text, request):

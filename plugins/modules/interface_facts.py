@@ -57,7 +57,10 @@ options:
         V(addresses) adds C(addresses[]) to each interface. V(stats) adds
         C(statistics) (adds C(-s) to the dump). V(sysctl) adds per-interface
         C(sysctl) (raw and effective) and host-level C(sysctl). V(routes) adds
-        C(default_routes). V(connectivity) adds C(connectivity).
+        C(default_routes). V(connectivity) adds C(connectivity). V(packet_sockets) adds
+        C(packet_sockets) to each interface and the host, the AF_PACKET sockets (sniffers,
+        DHCP clients) and the processes holding them (reads C(/proc/net/packet), one netlink
+        dump, and the C(/proc/<pid>/fd) links of every process when there is a packet socket).
       - V(all) is every subset. Prefix an entry with C(!) to exclude it; a list of
         exclusions only (for example V(!addresses)) starts from the default.
       - The default is the fast set, everything but V(stats) and V(sysctl),
@@ -251,7 +254,78 @@ ansible_facts:
             driver: {description: "Kernel driver (sysfs for physical devices, the link kind for virtual ones) or null.", returned: always, type: str}
             speed_mbps: {description: "Link speed in Mb/s for physical, wireless and bond interfaces; null when unknown.", returned: always, type: int}
             duplex: {description: V(full) or V(half); null when unknown., returned: always, type: str}
-            promisc: {description: Whether promiscuous mode was requested on the interface (IFF_PROMISC)., returned: always, type: bool}
+            promisc:
+              description: >-
+                Whether the kernel has the interface in promiscuous mode (IFF_PROMISC in
+                C(/sys/class/net/<name>/flags), that is C(promiscuity) > 0): by request, by a
+                packet socket (tcpdump) or by the topology (a bridge port). Null when the
+                dump lacks the counter. Before 0.2.0 this was the requested flag, now
+                C(promisc_requested).
+              returned: always
+              type: bool
+            promisc_requested:
+              description: >-
+                Whether promiscuous mode was requested (C(ip link set promisc on)); what C(ip link)
+                shows.
+              returned: always
+              type: bool
+            promiscuity: {description: "The kernel's promiscuity counter (C(ip -d link)); null when the dump lacks it.", returned: always, type: int}
+            promiscuity_explained:
+              description: >-
+                How much of C(promiscuity) the topology explains: a bridge or Open vSwitch port, a
+                slave of a promiscuous bond or team, the lower device of a macvlan, macsec or
+                promiscuous vlan (see docs/facts.md for the table; an upper bound).
+              returned: always
+              type: int
+            promiscuity_unexplained:
+              description: >-
+                C(promiscuity) minus C(promiscuity_explained), at least the requested flag (and, with
+                O(gather_subset=packet_sockets), the sockets holding a promiscuous membership): what the
+                audit judges. Null when the dump lacks the counter.
+              returned: always
+              type: int
+            promisc_explained_by:
+              description: >-
+                What the topology explains, one text per count (V(port of bridge br0)).
+              returned: always
+              type: list
+              elements: str
+            allmulti:
+              description: >-
+                Whether the kernel receives all multicast (IFF_ALLMULTI, the allmulti counter > 0;
+                bridge ports have it); null when unknown.
+              returned: always
+              type: bool
+            allmulti_requested: {description: "Whether all-multicast was requested (C(ip link set allmulticast on)).", returned: always, type: bool}
+            allmulti_count: {description: "The kernel's allmulti counter (C(ip -d link)); null when the dump lacks it.", returned: always, type: int}
+            packet_sockets:
+              description: >-
+                AF_PACKET sockets bound to the interface or holding a membership on it, with the
+                processes that hold them (C(/proc/net/packet), memberships from the kernel's
+                packet_diag, holders from the C(socket:[inode]) links in C(/proc/<pid>/fd)).
+              returned: when O(gather_subset) includes V(packet_sockets)
+              type: list
+              elements: dict
+              contains:
+                inode: {description: Socket inode (the Inode column of /proc/net/packet)., returned: always, type: int}
+                type: {description: "V(raw), V(dgram) or V(packet) (the obsolete SOCK_PACKET).", returned: always, type: str}
+                protocol: {description: "Ethertype in host order (3 is ETH_P_ALL).", returned: always, type: int}
+                bound: {description: Whether the socket is bound to this interface (else it only holds a membership on it)., returned: always, type: bool}
+                promisc:
+                  description: >-
+                    Whether it holds a PACKET_MR_PROMISC membership on this interface; null when the
+                    kernel has no packet_diag.
+                  returned: always
+                  type: bool
+                allmulti: {description: "Whether it holds a PACKET_MR_ALLMULTI membership on this interface; null when unknown.", returned: always, type: bool}
+                user: {description: Owner uid., returned: always, type: int}
+                processes:
+                  description: >-
+                    C({pid, comm}) of every process holding the socket (empty when none could be
+                    read).
+                  returned: always
+                  type: list
+                  elements: dict
             addresses:
               description: Addresses of the interface.
               returned: when O(gather_subset) includes V(addresses)
@@ -302,6 +376,14 @@ ansible_facts:
         sysctl:
           description: Host-level sysctls by full dotted name, including C(conf.all) and C(conf.default) of the per-interface keys.
           returned: when O(gather_subset) includes V(sysctl)
+          type: dict
+        packet_sockets:
+          description: >-
+            C(memberships_known) (false when the kernel has no packet_diag: the sockets'
+            C(promisc) and C(allmulti) are then null), C(total) packet sockets of the namespace,
+            and C(unbound), the sockets bound to every interface without a membership (they
+            see every interface's traffic but make none promiscuous).
+          returned: when O(gather_subset) includes V(packet_sockets)
           type: dict
         summary:
           description: Counts of interfaces, up, running, addresses and interfaces per kind.

@@ -98,7 +98,10 @@ options:
             C(ip -json) would print them raw and the facts show such an alias escaped.
         type: str
       promisc:
-        description: Promiscuous mode (as requested with C(ip link set promisc)).
+        description:
+          - Promiscuous mode as requested with C(ip link set promisc), compared with the
+            facts' C(promisc_requested). The kernel may be promiscuous without a request (a
+            bridge port, a packet sniffer); V(false) leaves that alone and reports no change.
         type: bool
       multicast:
         description: The MULTICAST flag.

@@ -117,7 +117,8 @@ def test_every_link_fact_matches_ip_json(gathered):
         assert expected_flags <= set(got["flags"])
         assert got["admin_state"] == ("up" if "UP" in link["flags"] else "down")
         assert got["carrier"] == ("LOWER_UP" in link["flags"])
-        assert got["promisc"] == ("PROMISC" in link["flags"])
+        assert got["promisc_requested"] == ("PROMISC" in link["flags"])
+        assert got["promisc"] == (link["promiscuity"] > 0)
         running = "UP" in link["flags"] and link["operstate"] in ("UP", "UNKNOWN")
         assert ("running" in got["flags"]) == running
         stats = link["stats64"]
@@ -147,7 +148,9 @@ def test_zoo_kinds_topology_and_hostile_alias(gathered, zoo):
     assert ifs[n["a"]]["mac"] == zoo["mac"]
     assert ifs[n["a"]]["alias"] == zoo["alias"]
     assert ifs[n["b"]]["promisc"] is True and "promisc" in ifs[n["b"]]["flags"]
-    assert ifs[n["c"]]["promisc"] is False  # bridge ports are promiscuous by the kernel, not by request
+    # bridge ports are promiscuous by the kernel, not by request
+    assert ifs[n["c"]]["promisc"] is True and ifs[n["c"]]["promisc_requested"] is False
+    assert ifs[n["c"]]["promiscuity_explained"] == 1 and ifs[n["c"]]["promiscuity_unexplained"] == 0
     assert ifs[n["e"]]["admin_state"] == "down" and ifs[n["e"]]["carrier"] is False
     assert "running" not in ifs[n["e"]]["flags"]
     assert facts["summary"]["interfaces"] == len(truth)

@@ -28,7 +28,7 @@ import datetime
 import json
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model
-from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import factpath
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import factpath, promiscuity
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.policy import (  # noqa: F401 (re-exported API)  # pylint: disable=unused-import
     INTERNAL_RULES,
     RULE_FACTS_UNAVAILABLE,
@@ -239,6 +239,8 @@ def _judge(rule, ctx, name, iface, keep_passes):
         if not applies:
             return None
     value, error = lookup(rule.fact, ctx, name, iface)
+    if error is None and rule.fact.text in promiscuity.FACTS:
+        error = promiscuity.unknown(value)
     if error is not None:
         return make_finding(rule, ctx.host, name, "error", rule.expect.spec, value,
                             error if name is None else "%s: %s" % (name, error))
@@ -253,6 +255,8 @@ def _judge(rule, ctx, name, iface, keep_passes):
         detail = "%s: %s" % (name, detail)
         if rule.fact.effective is not None:
             detail += "; " + explain_effective(rule.fact, ctx, name, iface)
+        elif rule.fact.text in promiscuity.FACTS:
+            detail += "; " + promiscuity.explain(name, iface)
     return make_finding(rule, ctx.host, name, "fail", rule.expect.spec, value, detail)
 
 

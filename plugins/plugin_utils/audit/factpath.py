@@ -31,11 +31,12 @@ _TOKEN = re.compile(r"""
 """, re.VERBOSE)
 
 # first key of a path -> the gather subset that fills it
-_INTERFACE_SUBSETS = {"addresses": "addresses", "statistics": "stats", "sysctl": "sysctl"}
+_INTERFACE_SUBSETS = {"addresses": "addresses", "statistics": "stats", "sysctl": "sysctl",
+                      "packet_sockets": "packet_sockets"}
 _HOST_SUBSETS = {
     "interfaces": "links", "summary": "links", "gather_subset": "links",
     "schema_version": "links", "default_routes": "routes",
-    "connectivity": "connectivity", "sysctl": "sysctl",
+    "connectivity": "connectivity", "sysctl": "sysctl", "packet_sockets": "packet_sockets",
 }
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model
 
-ALL = {"links", "addresses", "stats", "sysctl", "routes", "connectivity"}
+ALL = {"links", "addresses", "stats", "sysctl", "routes", "connectivity", "packet_sockets"}
 DEFAULT = {"links", "addresses", "routes", "connectivity"}
 
 
@@ -35,7 +35,7 @@ DEFAULT = {"links", "addresses", "routes", "connectivity"}
     (["!min"], DEFAULT),
     (["all", "!links"], ALL),
     (["all", "!routes"], ALL - {"routes"}),
-    (["all", "!stats", "!sysctl"], DEFAULT),
+    (["all", "!stats", "!sysctl", "!packet_sockets"], DEFAULT),
     # like setup: an explicitly named subset survives a broad exclusion
     (["!all", "stats"], {"links", "stats"}),
     (["!all", "addresses", "routes"], {"links", "addresses", "routes"}),

@@ -42,6 +42,10 @@ def interface(name, kind="ethernet", mtu=1500, mac="02:00:00:00:00:01", flags=No
         "group": "default", "mac": mac, "perm_mac": None, "broadcast_mac": "ff:ff:ff:ff:ff:ff",
         "master": None, "parent": None, "vlan": None, "kind_data": None, "link_netns": None,
         "driver": None, "speed_mbps": None, "duplex": None, "promisc": "promisc" in flags,
+        "promisc_requested": "promisc" in flags, "promiscuity": int("promisc" in flags),
+        "promiscuity_explained": 0, "promiscuity_unexplained": int("promisc" in flags),
+        "promisc_explained_by": [], "allmulti": "allmulti" in flags,
+        "allmulti_requested": "allmulti" in flags, "allmulti_count": int("allmulti" in flags),
         "addresses": list(addresses or []),
     }
 

@@ -29,7 +29,8 @@ COMPLIANT6 = {"forwarding": 0, "accept_redirects": 0, "accept_source_route": 0, 
 HOST = {"net.ipv4.icmp_echo_ignore_broadcasts": 1, "net.ipv4.icmp_ignore_bogus_error_responses": 1,
         "net.ipv4.tcp_syncookies": 1}
 LINK = {"ifindex": 3, "ifname": "eth1", "flags": ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"], "mtu": 1500,
-        "operstate": "UP", "link_type": "ether", "address": "02:00:00:00:00:31", "addr_info": []}
+        "operstate": "UP", "link_type": "ether", "address": "02:00:00:00:00:31", "addr_info": [],
+        "promiscuity": 0, "allmulti": 0}
 
 
 def document(tmp_path, all4=None, eth4=None, all6=None, eth6=None):

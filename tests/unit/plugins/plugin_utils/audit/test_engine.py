@@ -190,7 +190,8 @@ def test_required_subsets_follow_the_policy():
 def test_remediation_plan_uses_the_setters_config_format():
     doc = lib.compliant_host()
     lib.set_sysctls(doc, "eth0", ipv4={"send_redirects": 1})
-    doc["interfaces"]["eth0"]["promisc"] = True
+    doc["interfaces"]["eth0"].update(promisc=True, promisc_requested=True, promiscuity=1,
+                                     promiscuity_unexplained=1)
     doc["sysctl"]["net.ipv4.tcp_syncookies"] = 0
     findings = engine.evaluate_host(CIS, "h", ["all"], doc, TODAY)
     plan = engine.remediation_plan(CIS, findings)

@@ -46,7 +46,8 @@ def eth0(ipv4=None, ipv6=None, all4=None):
 
 def promisc(doc):
     doc["interfaces"]["eth0"]["flags"].append("promisc")
-    doc["interfaces"]["eth0"]["promisc"] = True
+    doc["interfaces"]["eth0"].update(promisc=True, promisc_requested=True, promiscuity=1,
+                                     promiscuity_unexplained=1)
 
 
 # rule id -> (deviation, interface that must fail (None: host scope))
