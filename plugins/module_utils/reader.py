@@ -603,7 +603,7 @@ def parse_running_config(text, request):
         return build_document(links, request, [], [], None)
     # valid JSON of the wrong shape (an object, a link that is a number): name the field
     try:
-        data = json.loads(text)
+        data = json.loads(text, strict=False)  # as leniently as parse_ip_json reads ip's output
     except ValueError:
         data = None
     if data is not None:
