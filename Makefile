@@ -97,8 +97,9 @@ audit: setup
 	  $(CURDIR)/netif-reports/netif-audit.json
 	@echo "HTML report: $(CURDIR)/netif-reports/netif-audit.html"
 
-# A 4-host lab (network namespaces over SSH) with planted deviations, audited by
-# the role; torn down afterwards. Reports in ./netif-reports/demo.
+# An 8-host lab (network namespaces over SSH; NETIF_DEMO_HOSTS=N for another size)
+# with planted deviations, audited by the role; torn down afterwards. Reports in
+# ./netif-reports/demo.
 demo: setup
 	NETIF_DEMO_REPORTS=$(CURDIR)/netif-reports/demo $(BIN)/python tests/integration/test_audit_lab.py
 

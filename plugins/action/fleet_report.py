@@ -19,7 +19,7 @@ import gc
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.hostnet.netif.plugins.modules.fleet_report import ARGUMENT_SPEC
-from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine, reports
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import console, engine, reports
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.factcache import read_fact_cache
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.hostvars import (
     groups_by_host,
@@ -29,6 +29,7 @@ from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.hostvars impor
 from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import validated_params
 
 FAILING_HOSTS_CAP = 100
+WARNED_WAIVERS = 10
 
 
 def _host_vars(hostvars, host):
@@ -114,21 +115,24 @@ class ActionModule(ActionBase):
                           % (params["report_dir"], exc.strerror or exc))
             return result
         summary = report["summary"]
+        reached, why = engine.fail_on_reached(report, params["fail_on"])
+        msg = "\n".join(console.summary_lines(report, paths, params["fail_on"], why))
+        expired = console.expired_waivers(report)
+        warnings = [console.expired_waiver_text(entry) for entry in expired[:WARNED_WAIVERS]]
+        if len(expired) > WARNED_WAIVERS:
+            warnings.append("%d more expired waivers: see the report" % (len(expired) - WARNED_WAIVERS))
+        if warnings:
+            result["warnings"] = result.get("warnings", []) + warnings
+        if reached:
+            # A failed result is printed whole under `fatal:`: keep it to the summary
+            # (the report files hold the rest).
+            result.pop("cache", None)
+            result.update(failed=True, changed=False, msg=msg, reports=paths,
+                          summary=dict((k, v) for k, v in summary.items() if k != "rules"))
+            return result
         failing = [h["name"] for h in report["hosts"] if h["status"] in ("fail", "error")]
         result.update(changed=False, summary=summary, reports=paths, policy=report["policy"],
-                      failing_hosts=failing[:FAILING_HOSTS_CAP])
-        line = ("audit %s: %d host(s) (%d fail, %d error, %d waived, %d pass); findings %d fail, "
-                "%d error, %d waived; HTML report: %s" % (
-                    summary["result"], summary["hosts"], summary["hosts_by_status"]["fail"],
-                    summary["hosts_by_status"]["error"], summary["hosts_by_status"]["waived"],
-                    summary["hosts_by_status"]["pass"], summary["findings"]["fail"],
-                    summary["findings"]["error"], summary["findings"]["waived"],
-                    paths.get("html") or next(iter(paths.values()), "-")))
-        reached, why = engine.fail_on_reached(report, params["fail_on"])
-        if reached:
-            result.update(failed=True, msg="%s (fail_on: %s). %s" % (why, params["fail_on"], line))
-        else:
-            result["msg"] = line
+                      failing_hosts=failing[:FAILING_HOSTS_CAP], msg=msg)
         return result
 
     def _live(self, policy, params, task_vars, today):

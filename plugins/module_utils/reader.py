@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import ipaddress
 import json
 import os
 import re
@@ -22,6 +23,7 @@ import struct
 
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import (
     CommandError,
+    InputError,
     ParseError,
 )
 from ansible_collections.hostnet.netif.plugins.module_utils import model
@@ -974,5 +976,154 @@ def parse_running_config(text, request):
     """Offline: build the document from captured ``ip -json -d addr show`` text."""
     if not isinstance(text, str):
         raise ParseError("running_config", "expected the text of `ip -json -d addr show`")
-    links = parse_ip_json(text, "running_config")
-    return build_document(links, request, [], [], None)
+    try:
+        links = parse_ip_json(text, "running_config")
+    except ParseError as exc:
+        failure = exc
+    else:
+        check_capture(links, "running_config")
+        return build_document(links, request, [], [], None)
+    # valid JSON of the wrong shape (an object, a link that is a number): name the field
+    try:
+        data = json.loads(text, strict=False)  # as leniently as parse_ip_json reads ip's output
+    except ValueError:
+        data = None
+    if data is not None:
+        check_capture(data, "running_config")
+    raise failure
+
+
+# ---------------------------------------------------------------------------
+# the shape of a capture (running_config is the user's input, not ip's output)
+# ---------------------------------------------------------------------------
+# What the builders rely on in one link of `ip -json -d addr show`. A leaf is a
+# tuple of JSON type names, a list holds the shape of its items, a dict is an
+# object with those fields (other fields are ip's business and pass). A null
+# list or object is empty to the builders; a null leaf is absent, except where a
+# builder has a default for an absent field only (prefixlen, scope, operstate).
+_TEXT, _NUMBER, _BOOLEAN = ("string", "null"), ("integer", "null"), ("boolean", "null")
+_ADDRESS_SHAPE = dict.fromkeys(model.ADDRESS_FLAGS, _BOOLEAN)
+_ADDRESS_SHAPE.update(
+    family=_TEXT, local=_TEXT, address=_TEXT, broadcast=_TEXT, label=_TEXT,
+    scope=("string", "integer"), prefixlen=("integer",),
+    valid_life_time=_NUMBER, preferred_life_time=_NUMBER)
+_COUNTERS = {
+    "rx": dict.fromkeys(("bytes", "packets", "errors", "dropped", "multicast"), _NUMBER),
+    "tx": dict.fromkeys(("bytes", "packets", "errors", "dropped", "collisions"), _NUMBER),
+}
+# info_data fields that _kind_data reads, by info_kind
+_KIND_DATA_SHAPES = {
+    "vlan": {"id": _NUMBER, "protocol": _TEXT},
+    "vxlan": dict(dict.fromkeys(("local", "local6", "remote", "remote6", "group", "group6", "link"),
+                                _TEXT), id=_NUMBER, port=_NUMBER),
+    "bond": {"mode": _TEXT},
+    # ip prints the owner's name when it resolves, else the uid
+    "tun": {"type": _TEXT, "user": ("string", "integer", "null"), "multi_queue": _BOOLEAN},
+    "macvlan": {"mode": _TEXT},
+    "macvtap": {"mode": _TEXT},
+    "ipvlan": {"mode": _TEXT},
+}
+_LINK_SHAPE = dict.fromkeys(("qdisc", "group", "link_type", "address", "permaddr", "broadcast",
+                             "master", "link", "ifalias"), _TEXT)
+_LINK_SHAPE.update(dict.fromkeys(("mtu", "min_mtu", "max_mtu", "txqlen", "link_index",
+                                  "link_netnsid"), _NUMBER))
+_LINK_SHAPE.update(
+    ifname=("string",), ifindex=("integer",), operstate=("string",), flags=[("string",)],
+    altnames=[("string",)], addr_info=[_ADDRESS_SHAPE],
+    linkinfo={"info_kind": _TEXT, "info_data": {}, "info_slave_kind": _TEXT,
+              "info_slave_data": {}},
+    stats64=_COUNTERS, stats=_COUNTERS)
+_REQUIRED_LINK_FIELDS = ("ifname", "ifindex", "flags")
+_FAMILY_VERSIONS = {"inet": 4, "inet6": 6}
+_TYPE_WORDS = {"string": "a string", "integer": "an integer", "boolean": "true or false",
+               "null": "null"}
+
+
+def _json_type(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, str):
+        return "string"
+    return "list" if isinstance(value, list) else "object" if isinstance(value, dict) else "other"
+
+
+def _found(value):
+    kind = _json_type(value)
+    if kind in ("list", "object"):
+        return "a %s" % ("list" if kind == "list" else "JSON object")
+    text = json.dumps(value) if kind != "other" else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_shape(value, shape, path, item=False):
+    """Raise InputError at the first field of ``value`` that does not fit ``shape``
+    (a list's ``item`` is never null: the builders iterate over them)."""
+    if isinstance(shape, tuple):
+        if _json_type(value) not in shape:
+            raise InputError(path, "expected %s, found %s"
+                             % (" or ".join(_TYPE_WORDS[t] for t in shape), _found(value)))
+        if _json_type(value) == "integer" and value < 0:  # ip prints no negative number
+            raise InputError(path, "expected a number of 0 or more, found %d" % value)
+    elif value is None and not item:
+        return
+    elif isinstance(shape, list):
+        if not isinstance(value, list):
+            raise InputError(path, "expected a list, found %s" % _found(value))
+        for index, entry in enumerate(value):
+            _check_shape(entry, shape[0], "%s[%d]" % (path, index), item=True)
+    else:
+        if not isinstance(value, dict):
+            raise InputError(path, "expected a JSON object, found %s" % _found(value))
+        for field, inner in shape.items():
+            if field in value:
+                _check_shape(value[field], inner, "%s.%s" % (path, field))
+
+
+def check_capture(links, path):
+    """Raise InputError naming the field (``running_config[2].addr_info``) when a
+    captured ``ip -json -d addr show`` dump is valid JSON of another shape."""
+    if not isinstance(links, list):
+        raise InputError(path, "expected the list that `ip -json -d addr show` prints, found %s"
+                         % _found(links))
+    for index, link in enumerate(links):
+        where = "%s[%d]" % (path, index)
+        if not isinstance(link, dict):
+            raise InputError(where, "expected a JSON object (one link of `ip -json -d addr "
+                                    "show`), found %s" % _found(link))
+        for field in _REQUIRED_LINK_FIELDS:
+            if link.get(field) is None:
+                raise InputError("%s.%s" % (where, field), "missing: every link `ip -json` "
+                                 "prints has %s" % ", ".join(_REQUIRED_LINK_FIELDS))
+        _check_shape(link, _LINK_SHAPE, where)
+        info = link.get("linkinfo") or {}
+        kind_shape = _KIND_DATA_SHAPES.get(info.get("info_kind"))
+        if kind_shape and info.get("info_data") is not None:
+            _check_shape(info["info_data"], kind_shape, where + ".linkinfo.info_data")
+        for number, entry in enumerate(link.get("addr_info") or []):
+            _check_address(entry, "%s.addr_info[%d]" % (where, number))
+
+
+def _check_address(entry, path):
+    family = entry.get("family")
+    version = _FAMILY_VERSIONS.get(family)
+    if version is None:
+        return  # not an address family the facts carry: the builder leaves it out
+    limit = 32 if version == 4 else 128
+    if "prefixlen" in entry and not 0 <= entry["prefixlen"] <= limit:
+        raise InputError(path + ".prefixlen", "expected 0 to %d for %s, found %d"
+                         % (limit, family, entry["prefixlen"]))
+    for field in ("local", "address", "broadcast"):
+        text = entry.get(field)
+        if text is None:
+            continue
+        try:
+            ip = ipaddress.ip_address(text)
+        except ValueError:
+            ip = None
+        if ip is None or ip.version != version:
+            raise InputError("%s.%s" % (path, field), "expected an IPv%d address (family %s), "
+                             "found %s" % (version, family, _found(text)))

@@ -252,6 +252,17 @@ def parse_line(line):
     return name, family, key, value
 
 
+def _check_skipped_line(line, path):
+    """Refuse an allowed key whose value is no integer (parse_line skips it)."""
+    match = _LINE.match(line)
+    if match is None or not match.group("value"):
+        return
+    key = match.group("rest").rpartition("." if match.group("sep") == "." else "/")[2]
+    if key in model.CONF_KEYS[match.group("family")]:
+        raise InputError(path, "%s: expected an integer value, found %r"
+                         % (line.split("=", 1)[0].strip(), match.group("value")))
+
+
 def format_line(name, family, key, value):
     """The sysctl.d line for one value (dots in the name spelled ``/``)."""
     if name in SPECIAL:
@@ -262,11 +273,17 @@ def format_line(name, family, key, value):
 def parse_text(text):
     """A facts-like document from ``sysctl -a`` / sysctl.d text (for state=parsed)."""
     if not isinstance(text, str):
-        raise InputError("running_config", "expected the text of `sysctl -a` or a sysctl.d file")
+        raise InputError("running_config", "expected the text of `sysctl -a` or a sysctl.d "
+                                           "file, found %s" % type(text).__name__)
+    if text.lstrip().startswith(("[", "{")):
+        raise InputError("running_config", "expected the text of `sysctl -a` or a sysctl.d "
+                                           "file, found JSON (`ip -json` captures belong to "
+                                           "hostnet.netif.interfaces and addresses)")
     interfaces, host = {}, {}
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         parsed = parse_line(line)
         if parsed is None:
+            _check_skipped_line(line, "running_config line %d" % number)
             continue
         name, family, key, value = parsed
         if name in SPECIAL:

@@ -24,6 +24,9 @@ description:
     the play (groups come from the inventory when the host is in it)."
   - Runs entirely on the controller as an action plugin; use it with C(run_once).
   - Fails the task when a V(fail) or V(error) finding reaches O(fail_on), after the reports are written.
+    The failed result holds only RV(msg), RV(reports) and RV(summary) without its per-rule counts, so
+    the console shows a short summary instead of the whole result; the JSON report holds everything.
+  - Each expired waiver is also a warning naming its rule, hosts and expiry date.
 author:
   - hostnet.netif maintainers (@hostnet)
 requirements:
@@ -130,8 +133,21 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+msg:
+  description:
+    - The console summary, one line each - the O(fail_on) verdict when it is reached, the result with
+      host and finding counts, failing findings by severity, the worst failing rules (at most 5),
+      every expired waiver (rule, hosts, expiry, reason, file) and the report paths.
+  returned: always
+  type: str
+  sample: |-
+    audit fail: 3 host(s) (2 fail, 0 error, 0 waived, 1 pass); findings 4 fail, 0 error, 1 waived, 80 pass
+    failing or unverifiable by severity: 2 high, 2 medium
+    HTML report: /work/netif-reports/netif-audit.html
 summary:
-  description: The report's summary (result, host and finding counts, failing findings by severity, per-rule counts).
+  description:
+    - The report's summary (result, host and finding counts, failing findings by severity, per-rule counts).
+    - When O(fail_on) is reached, without the per-rule counts (C(rules)).
   returned: always
   type: dict
   sample:
@@ -147,16 +163,16 @@ reports:
   sample: {json: /work/netif-reports/netif-audit.json, html: /work/netif-reports/netif-audit.html}
 failing_hosts:
   description: Hosts whose status is fail or error (at most 100).
-  returned: always
+  returned: unless O(fail_on) is reached
   type: list
   elements: str
 policy:
   description: Names, sources and sha256 digest of the policy used.
-  returned: always
+  returned: unless O(fail_on) is reached
   type: dict
 cache:
   description: In offline mode, how many cache files were read and which could not be used.
-  returned: when O(fact_cache) is given
+  returned: when O(fact_cache) is given, unless O(fail_on) is reached
   type: dict
 """
 

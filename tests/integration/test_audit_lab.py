@@ -197,7 +197,11 @@ def main():
               "duplicate address %s and MAC %s (h0, h2), MTU 1400 and rp_filter 0 (h2)"
               % (lab.name, hosts, planted["shared"], SHARED_MAC))
         rc, out, err = audit(lab, report_dir, today=None)
-        print("\n".join(line for line in out.splitlines() if '"msg"' in line or "PLAY RECAP" in line))
+        # the role's summary (a debug task printing a list of lines) and the recap
+        summary = out.split("Show the audit summary", 1)[-1].split("\n\n", 1)[0]
+        print("\n".join(line.strip().strip('",') for line in summary.splitlines()
+                        if line.startswith("        ")))
+        print("PLAY RECAP" + out.split("PLAY RECAP", 1)[-1].rstrip())
         if rc != 0:
             print(out[-3000:] + err[-3000:], file=sys.stderr)
             return rc

@@ -294,7 +294,7 @@ def _apply_waivers(policy, findings, host, groups, today, report_expired):
                 "%d failing finding(s) of that rule on this host"
                 % (waiver.index, waiver.origin, waiver.rule, waiver.reason,
                    waiver.spec.get("expires"), covered))
-            finding["waiver"] = waiver.summary()
+            finding["waiver"] = dict(waiver.summary(), rule=waiver.rule)
             findings.append(finding)
     return findings
 

@@ -219,12 +219,12 @@ def test_bad_arguments(monkeypatch, host, args, needles):
 
 @pytest.mark.parametrize("text, needles", [
     ("not json at all", ("running_config", "not JSON")),
-    ('{"ifname": "lo"}', ("running_config", "JSON list", "dict")),
-    ("[1, 2, 3]", ("running_config", "item 0 is int")),
-    ('[["lo"]]', ("running_config", "item 0 is list")),
-    ('[{"ifindex": 1, "flags": []}]', ("item 0 has no valid ifname",)),
+    ('{"ifname": "lo"}', ("running_config: expected the list", "found a JSON object")),
+    ("[1, 2, 3]", ("running_config[0]: expected a JSON object", "found 1")),
+    ('[["lo"]]', ("running_config[0]: expected a JSON object", "found a list")),
+    ('[{"ifindex": 1, "flags": []}]', ("running_config[0].ifname: missing",)),
     ('[{"ifindex": 1, "ifname": "", "flags": []}]', ("item 0 has no valid ifname",)),
-    ('[{"ifindex": 1, "ifname": "lo"}]', ("lacks flags/ifindex",)),
+    ('[{"ifindex": 1, "ifname": "lo"}]', ("running_config[0].flags: missing",)),
 ])
 def test_running_config_invalid(monkeypatch, host, text, needles):
     code, result, fake_ip = run_module(monkeypatch, {"running_config": text})

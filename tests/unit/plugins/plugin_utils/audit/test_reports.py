@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine, reports
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.reports import html_report
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.policy import SCHEMA_DIR
 
 import audit_testlib as lib
@@ -158,7 +159,9 @@ def test_html_parses_is_self_contained_and_shows_the_text_as_text(written):
     parser.close()
     assert "script" not in parser.tags
     assert not set(parser.tags) & {"link", "img", "iframe", "object", "embed"}
-    assert not [v for k, v in parser.attrs if k in ("src", "href") and v]
+    # nothing to load; links only to the report's own host sections
+    assert not [v for k, v in parser.attrs if k == "src" and v]
+    assert all(re.match(r"^#host-\d+$", v) for k, v in parser.attrs if k == "href")
     assert not re.search(r"https?://", raw)
     text = "".join(parser.data)
     assert "<script>alert(1)</script>]]>&\"" in text  # shown, as text
@@ -182,3 +185,117 @@ def test_html_and_markdown_list_at_most_detail_limit(tmp_path):
     paths = reports.write_reports(report, str(tmp_path), ["markdown", "html"], detail_limit=1)
     with open(paths["markdown"], encoding="utf-8") as handle:
         assert "more finding(s) in the JSON report" in handle.read()
+
+    with open(paths["html"], encoding="utf-8") as handle:
+        assert "more finding(s) in the JSON report" in handle.read()
+
+
+# ---------------------------------------------------------------------------
+# HTML layout: failing rules first, rows by status, never-applied rules, hosts
+# ---------------------------------------------------------------------------
+_RULE_ROW = re.compile(r'<tr class="row-(\w+)"><td class="num">(\d+)</td><td id="rule-\d+"><code>([^<]*)</code>'
+                       r'</td><td class="s-(\w+)">')
+_FINDING_ROW = re.compile(r'<tr class="row-(\w+)"><td class="s-(\w+)">')
+_SHOWN_RANK = {"fail": 0, "error": 0, "waived": 1, "pass": 2}
+
+
+def _between(raw, start, end):
+    head = raw.index(start)
+    return raw[head:raw.index(end, head)]
+
+
+def test_html_rules_failing_first_then_by_severity(written):
+    report, raw = written[0], written[2]["html"].decode("utf-8")
+    rows = _RULE_ROW.findall(_between(raw, '<table class="rules">', "</table>"))
+    applied = [r for r, c in report["summary"]["rules"].items() if sum(c.values())]
+    assert sorted(r[2] for r in rows) == sorted(applied)
+    assert [int(r[1]) for r in rows] == list(range(1, len(rows) + 1))
+    keys = [(_SHOWN_RANK[status], -engine.SEVERITY_RANK[severity]) for status, dummy, dummy2, severity in rows]
+    assert keys == sorted(keys)
+    shown = dict((rule, status) for status, dummy, rule, dummy2 in rows)
+    assert shown["fleet.duplicate_address"] == "fail"
+    assert shown[engine.RULE_FACTS_UNAVAILABLE] == "error"
+    assert shown["cis_network.tcp_syncookies"] == "waived"   # failed on web1 only, and waived there
+    assert shown["cis_network.ipv4_forwarding"] == "pass"
+    assert set(shown.values()) == {"fail", "error", "waived", "pass"}
+    # the matrix numbers its columns in the same order
+    header = _between(raw, '<table class="matrix">', "</tr>")
+    assert re.findall(r'<th class="rule" title="[^"]*">(\d+) ([^<]*)</th>', header) == \
+        [(number, rule) for dummy, number, rule, dummy2 in rows]
+
+
+def test_html_rows_are_highlighted_by_status_and_titles_have_room(written):
+    raw = written[2]["html"].decode("utf-8")
+    for status in ("fail", "error", "waived"):
+        assert re.search(r"tr\.row-%s>td\{background:#" % status, raw), status
+    assert re.search(r"table\.rules td\.title\{min-width:\d+em", raw)
+    findings = _FINDING_ROW.findall(_between(raw, "<h2>Findings", "</body>"))
+    assert {status for status, dummy in findings} == {"fail", "error", "waived"}
+
+
+def test_html_lists_the_rules_that_never_applied(written):
+    report, raw = written[0], written[2]["html"].decode("utf-8")
+    never = sorted(r for r, c in report["summary"]["rules"].items() if not sum(c.values()))
+    assert "cis_network.wireless_interfaces_down" in never and "fleet.drift" in never
+    section = _between(raw, "<h2>Rules that never applied</h2>", "</table>")
+    assert "%d rule(s)" % len(never) in section
+    assert sorted(re.findall(r"<tr><td><code>([^<]*)</code>", section)) == never
+    rules_table = _between(raw, '<table class="rules">', "</table>")
+    assert not [r for r in never if "<code>%s</code>" % r in rules_table]
+    # the Markdown lists them too (in its rules table, with zero counts)
+    markdown = written[2]["markdown"].decode("utf-8")
+    assert all("| %s |" % _markdown_id(r) in markdown for r in never)
+
+
+def _markdown_id(rule_id):
+    return rule_id.replace("_", "\\_")
+
+
+def test_html_groups_findings_by_host_on_a_fleet(written):
+    report, raw = written[0], written[2]["html"].decode("utf-8")
+    body = raw[raw.index("<h2>Findings by host</h2>"):]
+    sections = re.findall(r'<section id="(host-\d+)"><h3>(.*?) <span class="badge r-(\w+)">\w+</span> '
+                          r"<small>(.*?)</small></h3>(.*?)</section>", body, re.S)
+    hosts = dict((h["name"], h) for h in report["hosts"])
+    listed = {}
+    for finding in report["findings"]:
+        listed.setdefault(finding["host"], []).append(finding)
+    assert len(sections) == len(listed) == 4  # web1 has only a waived finding: listed too
+    order = []
+    for anchor, name_html, status, counts, table in sections:
+        name = [n for n in hosts if html_report._h(n) == name_html][0]
+        order.append(name)
+        host = hosts[name]
+        assert status == host["status"]
+        assert counts == ", ".join("%d %s" % (host["counts"][s], s) for s in ("fail", "error", "waived", "pass"))
+        rows = _FINDING_ROW.findall(table)
+        assert len(rows) == len(listed[name])
+        assert "<th>host</th>" not in table  # the section says whose they are
+        keys = [(_SHOWN_RANK[s], -engine.SEVERITY_RANK[sev]) for s, sev in rows]
+        assert keys == sorted(keys)
+        assert '<a href="#%s">%s</a>' % (anchor, name_html) in raw  # the matrix links to it
+    assert [hosts[n]["status"] for n in order] == ["fail", "error", "fail", "waived"]
+    assert order[0] == HOSTILE_HOST and order[1] == "down"  # then by name: fail and error rank alike
+
+
+def test_html_of_one_host_is_one_findings_table():
+    policy = engine.load_policy(["cis_network"])
+    doc = lib.compliant_host()
+    lib.set_sysctls(doc, "eth0", ipv4={"send_redirects": 1, "log_martians": 0})
+    report = engine.audit(policy, {"solo": doc}, {"solo": ["all"]}, today="2030-06-15",
+                          generated_at="2030-06-15T12:00:00Z")
+    raw = html_report.render(report)
+    assert "<section" not in raw and "Findings by host" not in raw and "href=" not in raw
+    table = _between(raw, "<h2>Findings</h2>", "</table>")
+    assert "<th>host</th>" in table
+    rows = _FINDING_ROW.findall(table)
+    assert rows and [sev for s, sev in rows] == sorted((sev for s, sev in rows),
+                                                       key=lambda sev: -engine.SEVERITY_RANK[sev])
+
+
+def test_html_detail_limit_counts_findings_across_host_sections():
+    report = hostile_report()
+    total = len([f for f in report["findings"] if f["status"] != "pass"])
+    raw = html_report.render(report, detail_limit=2)
+    assert len(_FINDING_ROW.findall(raw)) == 2
+    assert "%d more finding(s) in the JSON report." % (total - 2) in raw

@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.netif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What an audit prints on the console: a few lines, never the report itself.
+
+``summary_lines`` gives the result, the counts by severity, the worst failing
+rules, the expired waivers (rule, hosts, expiry) and where the reports are;
+the findings themselves are in the report files.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.policy import (
+    RULE_WAIVER_EXPIRED,
+    SEVERITIES,
+    SEVERITY_RANK,
+)
+
+TOP_RULES = 5
+HOSTS_SHOWN = 5
+BAD = ("fail", "error")
+
+
+def failing_rules(report):
+    """Rules with fail/error findings, worst first: dicts rule, severity, findings, hosts."""
+    catalog = report.get("rules") or {}
+    hosts_by_rule = {}
+    for host in report["hosts"]:
+        for rule_id, status in host["rules"].items():
+            if status in BAD:
+                hosts_by_rule[rule_id] = hosts_by_rule.get(rule_id, 0) + 1
+    rows = []
+    for rule_id, counts in report["summary"]["rules"].items():
+        bad = counts["fail"] + counts["error"]
+        if bad:
+            severity = (catalog.get(rule_id) or {}).get("severity", "info")
+            rows.append({"rule": rule_id, "severity": severity, "findings": bad,
+                         "hosts": hosts_by_rule.get(rule_id, 0)})
+    rows.sort(key=lambda row: (-SEVERITY_RANK[row["severity"]], -row["findings"], row["rule"]))
+    return rows
+
+
+def expired_waivers(report):
+    """One entry per expired waiver: rule, expires, reason, source, hosts (sorted)."""
+    grouped = {}
+    for finding in report["findings"]:
+        if finding["rule"] != RULE_WAIVER_EXPIRED:
+            continue
+        waiver = finding.get("waiver") or {}
+        key = (waiver.get("rule") or "?", waiver.get("expires") or "?", waiver.get("reason") or "",
+               waiver.get("source") or "")
+        grouped.setdefault(key, set()).add(finding["host"])
+    return [{"rule": rule, "expires": expires, "reason": reason, "source": source,
+             "hosts": sorted(hosts)}
+            for (rule, expires, reason, source), hosts in sorted(grouped.items())]
+
+
+def _names(hosts):
+    shown = ", ".join(hosts[:HOSTS_SHOWN])
+    if len(hosts) > HOSTS_SHOWN:
+        shown += " and %d more" % (len(hosts) - HOSTS_SHOWN)
+    return shown
+
+
+def expired_waiver_text(entry):
+    return "waiver for %s on %s expired on %s and no longer waives (%s; %s)" % (
+        entry["rule"], _names(entry["hosts"]), entry["expires"], entry["reason"], entry["source"])
+
+
+def summary_lines(report, paths, fail_on=None, reached=None):
+    """The console summary; ``reached`` is fail_on_reached()'s message when fail_on was reached."""
+    summary = report["summary"]
+    hosts, findings = summary["hosts_by_status"], summary["findings"]
+    lines = []
+    if reached:
+        lines.append("%s (fail_on: %s)" % (reached, fail_on))
+    lines.append("audit %s: %d host(s) (%d fail, %d error, %d waived, %d pass); findings %d fail, "
+                 "%d error, %d waived, %d pass" % (
+                     summary["result"], summary["hosts"], hosts["fail"], hosts["error"],
+                     hosts["waived"], hosts["pass"], findings["fail"], findings["error"],
+                     findings["waived"], findings["pass"]))
+    by_severity = summary["failed_by_severity"]
+    counted = ["%d %s" % (by_severity[name], name) for name in reversed(SEVERITIES) if by_severity[name]]
+    lines.append("failing or unverifiable by severity: %s" % (", ".join(counted) or "none"))
+    rows = failing_rules(report)
+    if rows:
+        lines.append("top failing rules (%d of %d failing):" % (min(len(rows), TOP_RULES), len(rows)))
+        for row in rows[:TOP_RULES]:
+            lines.append("  %-8s %s: %d finding(s) on %d host(s)"
+                         % (row["severity"], row["rule"], row["findings"], row["hosts"]))
+    expired = expired_waivers(report)
+    if expired:
+        lines.append("expired waivers (%d):" % len(expired))
+        for entry in expired:
+            lines.append("  %s on %s: expired %s (%s; %s)" % (
+                entry["rule"], _names(entry["hosts"]), entry["expires"], entry["reason"],
+                entry["source"]))
+    if "html" in paths:
+        lines.append("HTML report: %s" % paths["html"])
+    others = ["%s %s" % (fmt, path) for fmt, path in sorted(paths.items()) if fmt != "html"]
+    if others:
+        lines.append("other reports: %s" % ", ".join(others))
+    return lines
