@@ -21,7 +21,8 @@ Ordering (:data:`PHASES`): deletions (children before parents) → releases
 from a master → address removals → creations (parents before children) →
 downs → attribute changes (MAC etc.) → MTU lowering (children first) → MTU
 raising (parents first) → enslaving → ups (parents first) → address
-additions → sysctl writes. "depth" is the length of an interface's parent
+additions → sysctl writes (``forwarding`` first, ``all`` before the rest: its
+writes change other keys). "depth" is the length of an interface's parent
 chain (vlan/macvlan/vxlan lower device), computed by the resource.
 """
 
@@ -269,6 +270,17 @@ class SysctlOp(Op):
         super(SysctlOp, self).__init__(SYSCTL, dev, (), field=field, value=value, reset=reset)
         self.family = family
         self.key = key
+
+    def sort_key(self):
+        # Writing forwarding has side effects on other keys: conf/all/forwarding
+        # (= net.ipv4.ip_forward) sets every interface's forwarding and flips
+        # conf/all/accept_redirects (IPv4; 1 -> 0 sets it to 1). Written first
+        # (all before the rest), the task's other keys win.
+        if self.key == "forwarding":
+            rank = 0 if self.dev == "all" else 1
+        else:
+            rank = 2
+        return (_PHASE_INDEX[self.action], rank, self.depth)
 
     @property
     def path_parts(self):

@@ -91,8 +91,8 @@ options:
           - Keys of C(net.ipv6.conf.<name>) and their values (integers).
           - "Allowed: accept_ra_defrtr, accept_ra_from_local, accept_ra_mtu, accept_ra_pinfo,
             accept_ra_rtr_pref, accept_redirects, autoconf, disable_ipv6, disable_policy,
-            drop_unicast_in_l2_multicast, drop_unsolicited_na, enhanced_dad, forwarding,
-            ignore_routes_with_linkdown, ndisc_notify, proxy_ndp, seg6_enabled,
+            drop_unicast_in_l2_multicast, drop_unsolicited_na, enhanced_dad, force_forwarding,
+            forwarding, ignore_routes_with_linkdown, ndisc_notify, proxy_ndp, seg6_enabled,
             suppress_frag_ndisc, use_oif_addrs_only (0/1); accept_dad, accept_ra,
             force_mld_version (0-2); accept_ra_min_hop_limit (0-255);
             accept_ra_rt_info_max_plen, accept_ra_rt_info_min_plen (0-128); accept_source_route,

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.hostnet.netif.plugins.module_utils import guard, model, resource, transaction
+from ansible_collections.hostnet.netif.plugins.module_utils import guard, model, planner, resource, transaction
 from ansible_collections.hostnet.netif.plugins.module_utils import sysctls
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError, NetifError
 
@@ -492,3 +492,73 @@ def test_resets_read_every_key_only_where_they_reset(rig, state, config, scope):
         runner = resource.Runner(resource_, dict(params), host=rig.host, check_mode=True)
         plans.append(runner.run()["commands"])
     assert plans[0] == plans[1] and plans[0]
+
+
+# ---------------------------------------------------------------------------
+# forwarding first: the kernel's side effects of writing conf/all/forwarding
+# ---------------------------------------------------------------------------
+class ForwardingKernel(FailingSysctl):
+    """Writing ipv4 conf/all/forwarding, as devinet.c inet_forward_change does, sets
+    default and every interface's forwarding and all/accept_redirects to the opposite
+    (only when the value changes); ipv6 all/forwarding sets default and every interface."""
+
+    def write(self, op, value):
+        changed = op.dev == "all" and op.key == "forwarding" and self.read(op) != value
+        super(ForwardingKernel, self).write(op, value)
+        if not changed:
+            return
+        conf = os.path.join(self.procfs, op.family, "conf")
+        for name in os.listdir(conf):
+            if name != "all":
+                with open(os.path.join(conf, name, "forwarding"), "w") as handle:
+                    handle.write("%d\n" % value)
+        if op.family == "ipv4":
+            with open(os.path.join(conf, "all", "accept_redirects"), "w") as handle:
+                handle.write("%d\n" % (0 if value else 1))
+
+
+@pytest.mark.parametrize("redirects_before", [0, 1])
+def test_forwarding_is_written_first_and_keys_it_clobbers_are_rewritten(rig, redirects_before):
+    """A remediation {forwarding: 0, accept_redirects: 0} on all of a router ends with both 0.
+
+    Before: accept_redirects (sorted first) was written before forwarding, whose write set it
+    back to 1; or, already 0, it was not written at all; either way verify failed and the
+    task was rolled back."""
+    rig.sysctl = ForwardingKernel(rig.tree.procfs)
+    rig.host.sysctl = rig.sysctl
+    for name in ("all", "default") + NAMES:
+        rig.set("ipv4", name, "forwarding", 1)
+    rig.set("ipv4", "all", "accept_redirects", redirects_before)
+    result = rig.run("merged", [{"name": "all", "ipv4": {"accept_redirects": 0, "forwarding": 0}},
+                                {"name": "eth1", "ipv4": {"forwarding": 0}}])
+    assert result["commands"] == ["sysctl -w net.ipv4.conf.all.forwarding=0",
+                                  "sysctl -w net.ipv4.conf.eth1.forwarding=0",
+                                  "sysctl -w net.ipv4.conf.all.accept_redirects=0"]
+    assert rig.value("ipv4", "all", "forwarding") == 0
+    assert rig.value("ipv4", "all", "accept_redirects") == 0
+    assert rig.value("ipv4", "eth1", "forwarding") == 0
+    again = rig.run("merged", [{"name": "all", "ipv4": {"accept_redirects": 0, "forwarding": 0}}])
+    assert again["changed"] is False
+
+
+def test_interface_forwarding_asked_with_all_is_rewritten_after_it(rig):
+    """all.forwarding=1 with eth1.forwarding=0: the all write sets eth1 to 1, so eth1 is
+    written after it even though it holds 0 now (IPv6: eth1 then only acts as a host)."""
+    rig.sysctl = ForwardingKernel(rig.tree.procfs)
+    rig.host.sysctl = rig.sysctl
+    for name in ("all", "default") + NAMES:
+        rig.set("ipv6", name, "forwarding", 0)
+    result = rig.run("merged", [{"name": "eth1", "ipv6": {"forwarding": 0}},
+                                {"name": "all", "ipv6": {"forwarding": 1}}])
+    assert result["commands"] == ["sysctl -w net.ipv6.conf.all.forwarding=1",
+                                  "sysctl -w net.ipv6.conf.eth1.forwarding=0"]
+    assert rig.value("ipv6", "eth1", "forwarding") == 0
+    assert rig.value("ipv6", "eth0", "forwarding") == 1
+
+
+def test_sysctl_ops_order_forwarding_first_all_before_interfaces():
+    ops = [planner.SysctlOp("ipv4", "eth1", "rp_filter", 1), planner.SysctlOp("ipv4", "all", "accept_redirects", 0),
+           planner.SysctlOp("ipv6", "eth1", "forwarding", 0), planner.SysctlOp("ipv4", "all", "forwarding", 0)]
+    order = [(op.family, op.dev, op.key) for op in planner.order(ops)]
+    assert order == [("ipv4", "all", "forwarding"), ("ipv6", "eth1", "forwarding"),
+                          ("ipv4", "eth1", "rp_filter"), ("ipv4", "all", "accept_redirects")]
