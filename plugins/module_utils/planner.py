@@ -247,6 +247,10 @@ class Op:
         return hash((self.action, self.render()))
 
 
+# sysctl keys whose writes change other keys (see SysctlOp.sort_key)
+FORWARDING_KEYS = ("forwarding", "force_forwarding")
+
+
 class SysctlOp(Op):
     """A per-interface sysctl write, applied by the transaction after the batch.
 
@@ -273,10 +277,11 @@ class SysctlOp(Op):
 
     def sort_key(self):
         # Writing forwarding has side effects on other keys: conf/all/forwarding
-        # (= net.ipv4.ip_forward) sets every interface's forwarding and flips
-        # conf/all/accept_redirects (IPv4; 1 -> 0 sets it to 1). Written first
-        # (all before the rest), the task's other keys win.
-        if self.key == "forwarding":
+        # (= net.ipv4.ip_forward) sets every interface's forwarding, flips
+        # conf/all/accept_redirects (IPv4; 1 -> 0 sets it to 1) and clears
+        # force_forwarding (IPv6; all.force_forwarding sets every interface's).
+        # Written first (all before the rest), the task's other keys win.
+        if self.key in FORWARDING_KEYS:
             rank = 0 if self.dev == "all" else 1
         else:
             rank = 2

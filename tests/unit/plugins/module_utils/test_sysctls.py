@@ -500,7 +500,8 @@ def test_resets_read_every_key_only_where_they_reset(rig, state, config, scope):
 class ForwardingKernel(FailingSysctl):
     """Writing ipv4 conf/all/forwarding, as devinet.c inet_forward_change does, sets
     default and every interface's forwarding and all/accept_redirects to the opposite
-    (only when the value changes); ipv6 all/forwarding sets default and every interface."""
+    (only when the value changes); ipv6 all/forwarding sets default and every interface and
+    clears their force_forwarding (as measured on 6.18 for 1 -> 0; here for any change)."""
 
     def write(self, op, value):
         changed = op.dev == "all" and op.key == "forwarding" and self.read(op) != value
@@ -515,6 +516,11 @@ class ForwardingKernel(FailingSysctl):
         if op.family == "ipv4":
             with open(os.path.join(conf, "all", "accept_redirects"), "w") as handle:
                 handle.write("%d\n" % (0 if value else 1))
+        else:
+            for name in os.listdir(conf):
+                if name != "all":
+                    with open(os.path.join(conf, name, "force_forwarding"), "w") as handle:
+                        handle.write("0\n")
 
 
 @pytest.mark.parametrize("redirects_before", [0, 1])
@@ -548,11 +554,15 @@ def test_interface_forwarding_asked_with_all_is_rewritten_after_it(rig):
     rig.host.sysctl = rig.sysctl
     for name in ("all", "default") + NAMES:
         rig.set("ipv6", name, "forwarding", 0)
-    result = rig.run("merged", [{"name": "eth1", "ipv6": {"forwarding": 0}},
+        rig.set("ipv6", name, "force_forwarding", 0)
+    rig.set("ipv6", "eth1", "force_forwarding", 1)
+    result = rig.run("merged", [{"name": "eth1", "ipv6": {"forwarding": 0, "force_forwarding": 1}},
                                 {"name": "all", "ipv6": {"forwarding": 1}}])
     assert result["commands"] == ["sysctl -w net.ipv6.conf.all.forwarding=1",
+                                  "sysctl -w net.ipv6.conf.eth1.force_forwarding=1",
                                   "sysctl -w net.ipv6.conf.eth1.forwarding=0"]
     assert rig.value("ipv6", "eth1", "forwarding") == 0
+    assert rig.value("ipv6", "eth1", "force_forwarding") == 1
     assert rig.value("ipv6", "eth0", "forwarding") == 1
 
 
