@@ -311,8 +311,8 @@ def parse_sysctl_keys(keys):
 # How the kernel combines conf/all/<key> and conf/<iface>/<key> (ip-sysctl.rst,
 # include/linux/inetdevice.h IN_DEV_ORCONF / IN_DEV_ANDCONF / IN_DEV_MAXCONF).
 # Keys left out are the interface's own value (IPv4 forwarding: the value of
-# the interface a packet arrives on). Every rule the audit relies on is proven
-# with packets in tests/integration/test_kernel_effective.py.
+# the interface a packet arrives on). tests/integration/test_kernel_effective.py
+# proves with packets the rules docs/facts.md lists.
 IPV4_COMBINE = {
     "log_martians": "or",
     "send_redirects": "or",
@@ -338,9 +338,8 @@ IPV4_COMBINE = {
     "accept_redirects": "redirects",
 }
 
-# IPv6 is not IPv4 (net/ipv6/ip6_output.c ip6_forward, net/ipv6/addrconf.h
-# ipv6_accept_ra, net/ipv6/route.c ip6_do_redirect, net/ipv6/exthdrs.c
-# ipv6_rthdr_rcv):
+# IPv6 is not IPv4 (kernel functions ip6_forward, ipv6_accept_ra,
+# rt6_do_redirect, ipv6_rthdr_rcv; proven by packets except the last):
 # - forwarding: a packet arriving on the interface is forwarded when
 #   conf/all/forwarding is 1 or the interface's force_forwarding is 1 (kernels
 #   6.17+; a kernel without the key counts as 0). The interface's own

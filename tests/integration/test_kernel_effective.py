@@ -756,6 +756,97 @@ def test_ipv4_arp():
 
 
 # ---------------------------------------------------------------------------
+# route_localnet (OR), accept_local (OR): local delivery of odd addresses
+# ---------------------------------------------------------------------------
+def test_ipv4_route_localnet_and_accept_local():
+    """UDP to 127.0.0.1 arriving on an interface is delivered only with route_localnet
+    (else a martian destination); UDP whose source is one of dut's own addresses only with
+    accept_local (else a martian source). Both are conf/all OR the interface."""
+    profiles = {1: (0, 0), 2: (1, 0), 3: (0, 1)}  # (route_localnet, accept_local)
+    with Rig(len(profiles) + 1) as rig:
+        far = len(profiles) + 1
+        rig.ip(rig.dut, "addr", "add", "%s/24" % v4(far, 1), "dev", "x%d" % far)
+        wires = {}
+        for i in profiles:
+            rig.ip(rig.dut, "addr", "add", "%s/24" % v4(i, 1), "dev", "x%d" % i)
+            wires[i] = rig.wire_socket(i)
+        listener = rig.udp_socket(rig.dut)
+        seen = set()
+        for all_values in ((0, 0), (1, 0), (0, 1)):
+            per = dict(("x%d" % i, {"route_localnet": lnet, "accept_local": local, "rp_filter": 0})
+                       for i, (lnet, local) in profiles.items())
+            rig.conf("ipv4", {"route_localnet": all_values[0], "accept_local": all_values[1], "rp_filter": 0}, per)
+            doc = rig.facts(["ipv4.route_localnet", "ipv4.accept_local"])
+            drain(listener)
+            tag = "%d%d" % all_values
+            for i, sock in wires.items():
+                sock.send(eth(mac(0, i), mac(1, i), ETH_P_IP,
+                              ipv4(v4(i, 2), "127.0.0.1", 17, udp4(("lnet-%s-%d" % (tag, i)).encode()))))
+                sock.send(eth(mac(0, i), mac(1, i), ETH_P_IP,
+                              ipv4(v4(far, 1), v4(i, 1), 17, udp4(("local-%s-%d" % (tag, i)).encode()))))
+            time.sleep(SETTLE)
+            got = payloads(listener)
+            for i in wires:
+                name = "x%d" % i
+                localnet = ("lnet-%s-%d" % (tag, i)).encode() in got
+                local = ("local-%s-%d" % (tag, i)).encode() in got
+                assert localnet == bool(effective(doc, name, "ipv4", "route_localnet")), (all_values, name)
+                assert local == bool(effective(doc, name, "ipv4", "accept_local")), (all_values, name)
+                seen.add((all_values, i, localnet, local))
+        assert ((0, 0), 1, False, False) in seen and ((1, 0), 1, True, False) in seen
+        assert ((0, 1), 1, False, True) in seen and ((0, 0), 2, True, False) in seen
+        assert ((0, 0), 3, False, True) in seen
+
+
+# ---------------------------------------------------------------------------
+# arp_accept (MAX), arp_notify (MAX)
+# ---------------------------------------------------------------------------
+def test_ipv4_arp_accept_and_arp_notify():
+    """A gratuitous ARP from an unknown neighbour creates a neighbour entry with arp_accept 1,
+    with 2 only for a sender in the interface's subnet, never with 0. A MAC change makes dut
+    announce its address (gratuitous ARP) when arp_notify is 1. Both are MAX(all, interface)."""
+    profiles = {1: (0, 0), 2: (1, 1), 3: (2, 0)}  # (arp_accept, arp_notify)
+    with Rig(len(profiles)) as rig:
+        wires = {}
+        for i in profiles:
+            rig.ip(rig.dut, "addr", "add", "%s/24" % v4(i, 1), "dev", "x%d" % i)
+            wires[i] = rig.wire_socket(i)
+        seen = set()
+        for scenario, all_values in enumerate(((0, 0), (1, 1), (2, 0)), 1):
+            per = dict(("x%d" % i, {"arp_accept": acc, "arp_notify": notify}) for i, (acc, notify) in profiles.items())
+            rig.conf("ipv4", {"arp_accept": all_values[0], "arp_notify": all_values[1]}, per)
+            doc = rig.facts(["ipv4.arp_accept", "ipv4.arp_notify"])
+            drain(*wires.values())
+            senders = {}
+            for i, sock in wires.items():
+                senders[i] = {"in_subnet": v4(i, 50 + scenario), "outside": "198.18.77.%d" % (10 * scenario + i)}
+                for sender in senders[i].values():
+                    sock.send(eth("ff:ff:ff:ff:ff:ff", mac(1, i), ETH_P_ARP,
+                                  arp(1, mac(1, i), sender, "00:00:00:00:00:00", sender)))
+            time.sleep(SETTLE)
+            for i in wires:
+                name = "x%d" % i
+                accept = effective(doc, name, "ipv4", "arp_accept")
+                neighbours = json.loads(rig.ip(rig.dut, "-j", "-4", "neigh", "show", "dev", name).stdout)
+                known = set(n["dst"] for n in neighbours)
+                got = dict((what, address in known) for what, address in senders[i].items())
+                assert got == {"in_subnet": accept in (1, 2), "outside": accept == 1}, (scenario, name, accept, known)
+            drain(*wires.values())
+            for i in wires:  # a new MAC also flushes the neighbour table of the interface
+                rig.ip(rig.dut, "link", "set", "x%d" % i, "address", mac(4 + scenario, i))
+            time.sleep(SETTLE)
+            for i, sock in wires.items():
+                name = "x%d" % i
+                accept = effective(doc, name, "ipv4", "arp_accept")
+                notify = effective(doc, name, "ipv4", "arp_notify")
+                announced = any(p and p[0] == 1 and p[1] == p[2] == v4(i, 1)
+                                for p in (parse_arp(f) for f, dummy in received(sock)))
+                assert announced == bool(notify), (scenario, name, notify)
+                seen.add((accept, notify))
+        assert set(a for a, n in seen) == {0, 1, 2} and set(n for a, n in seen) == {0, 1}, seen
+
+
+# ---------------------------------------------------------------------------
 # IPv6 router advertisements: accept_ra (0 where the interface forwards, unless 2)
 # ---------------------------------------------------------------------------
 RA_PROFILES = dict((n, (fwd, ra)) for n, (fwd, ra) in

@@ -362,9 +362,10 @@ def _v6_source_route(iface, all_, forwarding, force):
 
 
 # The kernel's IPv6 rules, written out independently of model.IPV6_COMBINE
-# (net/ipv6/ip6_output.c ip6_forward; net/ipv6/addrconf.h ipv6_accept_ra;
-# net/ipv6/route.c ip6_do_redirect; net/ipv6/exthdrs.c ipv6_rthdr_rcv) and
-# proven by packets in tests/integration/test_kernel_effective.py.
+# (kernel functions ip6_forward, ipv6_accept_ra, rt6_do_redirect,
+# ipv6_rthdr_rcv) and
+# proven by packets in tests/integration/test_kernel_effective.py (accept_source_route: by the
+# source only, see that test).
 KERNEL_IPV6_RULES = {
     "forwarding": _v6_forwarding,
     "accept_ra": _v6_accept_ra,
