@@ -523,6 +523,16 @@ class ForwardingKernel(FailingSysctl):
                         handle.write("0\n")
 
 
+def _forwarding_kernel(rig, family, value):
+    """The rig's /proc behaves like the kernel on forwarding writes; every name forwards ``value``."""
+    rig.sysctl = ForwardingKernel(rig.tree.procfs)
+    rig.host.sysctl = rig.sysctl
+    for name in ("all", "default") + NAMES:
+        rig.set(family, name, "forwarding", value)
+        if family == "ipv6":
+            rig.set(family, name, "force_forwarding", 0)
+
+
 @pytest.mark.parametrize("redirects_before", [0, 1])
 def test_forwarding_is_written_first_and_keys_it_clobbers_are_rewritten(rig, redirects_before):
     """A remediation {forwarding: 0, accept_redirects: 0} on all of a router ends with both 0.
@@ -530,10 +540,7 @@ def test_forwarding_is_written_first_and_keys_it_clobbers_are_rewritten(rig, red
     Before: accept_redirects (sorted first) was written before forwarding, whose write set it
     back to 1; or, already 0, it was not written at all; either way verify failed and the
     task was rolled back."""
-    rig.sysctl = ForwardingKernel(rig.tree.procfs)
-    rig.host.sysctl = rig.sysctl
-    for name in ("all", "default") + NAMES:
-        rig.set("ipv4", name, "forwarding", 1)
+    _forwarding_kernel(rig, "ipv4", 1)
     rig.set("ipv4", "all", "accept_redirects", redirects_before)
     result = rig.run("merged", [{"name": "all", "ipv4": {"accept_redirects": 0, "forwarding": 0}},
                                 {"name": "eth1", "ipv4": {"forwarding": 0}}])
@@ -550,11 +557,7 @@ def test_forwarding_is_written_first_and_keys_it_clobbers_are_rewritten(rig, red
 def test_interface_forwarding_asked_with_all_is_rewritten_after_it(rig):
     """all.forwarding=1 with eth1.forwarding=0: the all write sets eth1 to 1, so eth1 is
     written after it even though it holds 0 now (IPv6: eth1 then only acts as a host)."""
-    rig.sysctl = ForwardingKernel(rig.tree.procfs)
-    rig.host.sysctl = rig.sysctl
-    for name in ("all", "default") + NAMES:
-        rig.set("ipv6", name, "forwarding", 0)
-        rig.set("ipv6", name, "force_forwarding", 0)
+    _forwarding_kernel(rig, "ipv6", 0)
     rig.set("ipv6", "eth1", "force_forwarding", 1)
     result = rig.run("merged", [{"name": "eth1", "ipv6": {"forwarding": 0, "force_forwarding": 1}},
                                 {"name": "all", "ipv6": {"forwarding": 1}}])
