@@ -418,6 +418,10 @@ def required_subsets(policy):
             subsets.add(ref.subset)
             if ref.sysctl_key:
                 keys.add(ref.sysctl_key)
+            if ref.effective is not None:
+                # the inputs of the kernel's rule too, so details can name their values
+                family, key = ref.effective
+                keys.update("%s.%s" % (family, extra) for extra in model.effective_inputs(family, key))
         if rule.check in ("duplicate_address", "mtu_mismatch", "prefix_mismatch"):
             subsets.add("addresses")
     if keys:

@@ -110,8 +110,8 @@ def test_ipv6_forwarding_is_all_or_force_forwarding(tmp_path, all_fwd, eth_fwd, 
     # before the fix eth_fwd alone decided: all=1 with eth1=0 passed, eth1=1 with all=0 failed
     assert finding["status"] == ("fail" if (all_fwd or force) else "pass")
     if finding["status"] == "fail":
-        # force_forwarding is read for the effective value but not asked for: unknown in the detail
-        assert "conf/all/forwarding (%d) or conf/eth1/force_forwarding (?)" % all_fwd in finding["detail"]
+        assert ("conf/all/forwarding (%d) or conf/eth1/force_forwarding (%d)" % (all_fwd, force)
+                in finding["detail"]), finding["detail"]
 
 
 @pytest.mark.parametrize("key,rule_id", [
