@@ -47,7 +47,7 @@ CLONE_NEWNET = 0x40000000
 ETH_P_ALL, ETH_P_IP, ETH_P_ARP, ETH_P_IPV6 = 0x0003, 0x0800, 0x0806, 0x86DD
 PACKET_OUTGOING = 4
 PORT = 40999
-SETTLE = 0.4  # seconds for the kernel to react to a frame (veth delivery is immediate)
+SETTLE = 0.5  # seconds for the kernel to react to a frame (veth delivery is immediate)
 
 
 def _libc():
