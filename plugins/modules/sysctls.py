@@ -70,8 +70,12 @@ options:
         description:
           - Interface name (1 to 15 bytes; no C(/), C(:), whitespace; not C(.) or C(..)), or
             V(all) or V(default).
-          - Writing C(forwarding) of V(all) changes every interface (the kernel's rule); a
-            restore after a failure writes the old V(all) value back, which does the same.
+          - Writing C(forwarding) of V(all) changes every interface (the kernel's rule; IPv4
+            also sets V(all) C(accept_redirects) to the opposite value, IPv6 1 to 0 clears every
+            C(force_forwarding)); a restore after a failure writes the old V(all) value back,
+            which does the same. C(forwarding) and C(force_forwarding) are therefore written
+            first (V(all) before the rest), and keys of the task such a write changed are
+            written after it, so the task's values win.
         type: str
         required: true
       ipv4:
