@@ -182,3 +182,19 @@ def test_effective_value_is_computed_when_a_document_lacks_it(tmp_path):
     del doc["interfaces"]["eth1"]["sysctl"]["effective"]
     finding = verdict(doc, "cis_network.ipv4_send_redirects")
     assert finding["status"] == "fail" and finding["actual"] == 1
+
+
+@pytest.mark.parametrize("key,eth6,rule_id,words", [
+    ("accept_ra", {"accept_ra": 2, "forwarding": 1}, "cis_network.ipv6_accept_ra",
+     "eth1 forwards (conf/eth1/forwarding 1), so router advertisements are accepted only with accept_ra 2"),
+    ("accept_ra", {"accept_ra": 1, "forwarding": 0}, "cis_network.ipv6_accept_ra",
+     "the kernel uses conf/eth1/accept_ra alone (1) because eth1 does not forward; conf/all is not used"),
+    ("accept_redirects", {"accept_redirects": 1, "forwarding": 0}, "cis_network.ipv6_accept_redirects",
+     "conf/eth1/accept_redirects alone (1) because eth1 does not forward"),
+    ("accept_source_route", {"accept_source_route": 1}, "cis_network.ipv6_accept_source_route",
+     "the kernel combines conf/all (1) and conf/eth1 (1) with MIN"),
+])
+def test_ipv6_failure_details_say_how_the_kernel_decided(tmp_path, key, eth6, rule_id, words):
+    doc = document(tmp_path, all6={"accept_source_route": 1}, eth6=eth6)
+    finding = verdict(doc, rule_id)
+    assert finding["status"] == "fail" and words in finding["detail"], finding["detail"]
