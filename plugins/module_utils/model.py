@@ -342,7 +342,7 @@ IPV6_CONF_KEYS = (
     "accept_ra_rt_info_max_plen", "accept_ra_rt_info_min_plen", "accept_ra_rtr_pref",
     "accept_redirects", "accept_source_route", "addr_gen_mode", "autoconf",
     "dad_transmits", "disable_ipv6", "disable_policy", "drop_unicast_in_l2_multicast",
-    "drop_unsolicited_na", "enhanced_dad", "force_mld_version", "forwarding",
+    "drop_unsolicited_na", "enhanced_dad", "force_forwarding", "force_mld_version", "forwarding",
     "hop_limit", "ignore_routes_with_linkdown", "keep_addr_on_down", "max_addresses",
     "max_desync_factor", "mc_forwarding", "mldv1_unsolicited_report_interval",
     "mldv2_unsolicited_report_interval", "mtu", "ndisc_notify", "proxy_ndp",
@@ -413,6 +413,9 @@ def parse_sysctl_keys(keys):
 
 # How the kernel combines conf/all/<key> and conf/<iface>/<key> (ip-sysctl.rst,
 # include/linux/inetdevice.h IN_DEV_ORCONF / IN_DEV_ANDCONF / IN_DEV_MAXCONF).
+# Keys left out are the interface's own value (IPv4 forwarding: the value of
+# the interface a packet arrives on). tests/integration/test_kernel_effective.py
+# proves with packets the rules docs/facts.md lists.
 IPV4_COMBINE = {
     "log_martians": "or",
     "send_redirects": "or",
@@ -438,6 +441,46 @@ IPV4_COMBINE = {
     "accept_redirects": "redirects",
 }
 
+# IPv6 is not IPv4 (kernel functions ip6_forward, ipv6_accept_ra,
+# rt6_do_redirect, ipv6_rthdr_rcv; proven by packets except the last):
+# - forwarding: a packet arriving on the interface is forwarded when
+#   conf/all/forwarding is 1 or the interface's force_forwarding is 1 (kernels
+#   6.17+; a kernel without the key counts as 0). The interface's own
+#   forwarding forwards nothing: it makes the interface act as a router.
+# - accept_ra: an interface whose own forwarding is 1 accepts router
+#   advertisements only with accept_ra 2; conf/all is not used.
+# - accept_redirects: an interface whose own forwarding is 1 ignores
+#   redirects; conf/all is not used.
+# - accept_source_route: the MIN of conf/all and the interface.
+IPV6_COMBINE = {
+    "forwarding": "all_or_force",
+    "accept_ra": "router_needs_2",
+    "accept_redirects": "router_ignores",
+    "accept_source_route": "min",
+}
+COMBINE = {"ipv4": IPV4_COMBINE, "ipv6": IPV6_COMBINE}
+
+# Rules that read the interface's own forwarding (conf/<iface>/forwarding).
+_NEEDS_FORWARDING = frozenset(("redirects", "router_needs_2", "router_ignores"))
+# Rules that do not read conf/all/<key>.
+_IGNORES_ALL = frozenset(("router_needs_2", "router_ignores"))
+
+
+def effective_inputs(family, key):
+    """The other conf/<iface> keys the effective value of ``key`` needs."""
+    rule = COMBINE.get(family, {}).get(key)
+    if rule in _NEEDS_FORWARDING:
+        return ("forwarding",)
+    if rule == "all_or_force":
+        return ("force_forwarding",)
+    return ()
+
+
+def uses_all(family, key):
+    """Whether conf/all/<key> takes part in the effective value of ``key``."""
+    rule = COMBINE.get(family, {}).get(key)
+    return rule is not None and rule not in _IGNORES_ALL
+
 
 def _as_int(value):
     try:
@@ -446,29 +489,45 @@ def _as_int(value):
         return None
 
 
-def effective_value(family, key, iface_value, all_value, iface_forwarding=None):
+def effective_value(family, key, iface_value, all_value, iface_forwarding=None,
+                    force_forwarding=None):
     """Return the value the kernel uses for ``key`` on one interface.
 
     ``iface_value`` is conf/<iface>/<key>, ``all_value`` conf/all/<key>;
-    ``iface_forwarding`` is conf/<iface>/forwarding (IPv4, for accept_redirects).
-    Keys without a combination rule (and every IPv6 key) are the interface's
-    own value. Returns None when a needed input is unknown.
+    ``iface_forwarding`` is conf/<iface>/forwarding of the same family (IPv4
+    and IPv6 accept_redirects, IPv6 accept_ra), ``force_forwarding``
+    conf/<iface>/force_forwarding (IPv6 forwarding; None when the kernel
+    lacks the key, which then counts as 0). Keys without a rule are the
+    interface's own value. Returns None when a needed input is unknown.
+
+    Meanings: IPv6 ``forwarding`` is 1 when packets arriving on the interface
+    are forwarded; IPv6 ``accept_ra`` is 0 when the interface ignores router
+    advertisements, else its own accept_ra (1 or 2); IPv6 ``accept_redirects``
+    is 0 when the interface ignores redirects, else its own value.
     """
-    if family != "ipv4":
-        return iface_value
-    rule = IPV4_COMBINE.get(key)
+    rule = COMBINE.get(family, {}).get(key)
     if rule is None:
         return iface_value
     mine, glob = _as_int(iface_value), _as_int(all_value)
-    if mine is None or glob is None:
+    if mine is None:
         return None
-    if rule == "redirects":
+    if rule in _NEEDS_FORWARDING:
         forwarding = _as_int(iface_forwarding)
         if forwarding is None:
             return None
+        if rule == "router_needs_2":
+            return 0 if (forwarding and mine != 2) else mine
+        if rule == "router_ignores":
+            return 0 if forwarding else mine
         rule = "and" if forwarding else "or"
+    if glob is None:
+        return None
+    if rule == "all_or_force":
+        return 1 if (glob or _as_int(force_forwarding)) else 0
     if rule == "or":
         return 1 if (mine or glob) else 0
     if rule == "and":
         return 1 if (mine and glob) else 0
+    if rule == "min":
+        return min(mine, glob)
     return max(mine, glob)

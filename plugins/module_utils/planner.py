@@ -21,7 +21,8 @@ Ordering (:data:`PHASES`): deletions (children before parents) → releases
 from a master → address removals → creations (parents before children) →
 downs → attribute changes (MAC etc.) → MTU lowering (children first) → MTU
 raising (parents first) → enslaving → ups (parents first) → address
-additions → sysctl writes. "depth" is the length of an interface's parent
+additions → sysctl writes (``forwarding`` first, ``all`` before the rest: its
+writes change other keys). "depth" is the length of an interface's parent
 chain (vlan/macvlan/vxlan lower device), computed by the resource.
 """
 
@@ -274,6 +275,10 @@ class Op:
         return hash((self.action, self.render()))
 
 
+# sysctl keys whose writes change other keys (see SysctlOp.sort_key)
+FORWARDING_KEYS = ("forwarding", "force_forwarding")
+
+
 class SysctlOp(Op):
     """A per-interface sysctl write, applied by the transaction after the batch.
 
@@ -297,6 +302,18 @@ class SysctlOp(Op):
         super(SysctlOp, self).__init__(SYSCTL, dev, (), field=field, value=value, reset=reset)
         self.family = family
         self.key = key
+
+    def sort_key(self):
+        # Writing forwarding has side effects on other keys: conf/all/forwarding
+        # (= net.ipv4.ip_forward) sets every interface's forwarding, flips
+        # conf/all/accept_redirects (IPv4; 1 -> 0 sets it to 1) and clears
+        # force_forwarding (IPv6; all.force_forwarding sets every interface's).
+        # Written first (all before the rest), the task's other keys win.
+        if self.key in FORWARDING_KEYS:
+            rank = 0 if self.dev == "all" else 1
+        else:
+            rank = 2
+        return (_PHASE_INDEX[self.action], rank, self.depth)
 
     @property
     def path_parts(self):

@@ -892,14 +892,20 @@ def _represent_names(interfaces):
 
 def _add_sysctls(document, interfaces, request, files, warnings):
     all_values = {}
+    own_keys = {}
     host = {}
     for family, keys in request.sysctl_iface.items():
         if not keys:
             continue
+        # an effective value may need other keys of the interface (its own
+        # forwarding, force_forwarding), read even when they were not asked for
         needed = list(keys)
-        if family == "ipv4" and "accept_redirects" in needed and "forwarding" not in needed:
-            needed.append("forwarding")
-        all_values[family] = files.conf_values(family, "all", needed)
+        for key in keys:
+            for extra in model.effective_inputs(family, key):
+                if extra not in needed:
+                    needed.append(extra)
+        own_keys[family] = needed
+        all_values[family] = files.conf_values(family, "all", keys)
         default_values = files.conf_values(family, "default", keys)
         for key in keys:
             host["net.%s.conf.all.%s" % (family, key)] = all_values[family][key]
@@ -911,15 +917,14 @@ def _add_sysctls(document, interfaces, request, files, warnings):
     for name, facts in interfaces.items():
         raw, effective = {}, {}
         try:
-            for family, keys in request.sysctl_iface.items():
-                if not keys:
-                    continue
-                needed = list(all_values[family])
+            for family, needed in own_keys.items():
+                keys = request.sysctl_iface[family]
                 values = files.conf_values(family, name, needed)
                 raw[family] = dict((k, values[k]) for k in keys)
                 effective[family] = dict(
                     (k, model.effective_value(family, k, values[k], all_values[family][k],
-                                              values.get("forwarding")))
+                                              values.get("forwarding"),
+                                              values.get("force_forwarding")))
                     for k in keys)
         except Vanished:
             vanished.append(name)

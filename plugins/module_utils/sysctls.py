@@ -106,7 +106,8 @@ VALUE_SPECS = {
         "accept_redirects": _BOOL, "accept_source_route": _range(-1, 1),
         "addr_gen_mode": _range(0, 3), "autoconf": _BOOL, "dad_transmits": _range(0, INT_MAX),
         "disable_ipv6": _BOOL, "disable_policy": _BOOL, "drop_unicast_in_l2_multicast": _BOOL,
-        "drop_unsolicited_na": _BOOL, "enhanced_dad": _BOOL, "force_mld_version": _range(0, 2),
+        "drop_unsolicited_na": _BOOL, "enhanced_dad": _BOOL, "force_forwarding": _BOOL,
+        "force_mld_version": _range(0, 2),
         "forwarding": _BOOL, "hop_limit": _range(1, 255), "ignore_routes_with_linkdown": _BOOL,
         "keep_addr_on_down": _range(-1, 1), "max_addresses": _range(0, INT_MAX),
         "max_desync_factor": _range(0, INT_MAX),
@@ -417,6 +418,33 @@ class PersistFile:
             os.close(fd)
 
 
+def _clobbered_by(ops):
+    """A test ``(family, name, key) -> bool`` for the keys the kernel rewrites when
+    ``ops`` change conf/all/forwarding or conf/all/force_forwarding, or None when
+    they do not.
+
+    IPv4 (devinet.c inet_forward_change): default and every interface get the new
+    forwarding, conf/all/accept_redirects the opposite value. IPv6 (addrconf.c):
+    default and every interface get the new forwarding, and (measured on 6.18)
+    1 -> 0 clears every interface's force_forwarding; all/force_forwarding sets
+    every interface's.
+    """
+    written = set((op.family, op.key) for op in ops
+                  if op.dev == "all" and op.key in planner.FORWARDING_KEYS)
+    if not written:
+        return None
+
+    def clobbered(family, name, key):
+        if name == "all":
+            return (family, key) == ("ipv4", "accept_redirects") and ("ipv4", "forwarding") in written
+        if key == "forwarding":
+            return (family, "forwarding") in written
+        if (family, key) == ("ipv6", "force_forwarding"):
+            return bool(written & set((("ipv6", "forwarding"), ("ipv6", "force_forwarding"))))
+        return False
+    return clobbered
+
+
 # ---------------------------------------------------------------------------
 # the resource
 # ---------------------------------------------------------------------------
@@ -632,20 +660,30 @@ class SysctlsResource(res.Resource):
     def ops(self, current, target):
         ops = []
         names = [n for n in SPECIAL if n in target] + sorted(n for n in target if n not in SPECIAL)
-        for name in names:
-            want = target[name]
-            if want is None:
-                continue
-            cur = current.get(name) or {}
-            asked = self._asked.get(name) or {}
-            for family in FAMILIES:
-                for key in asked.get(family, ()):
-                    value = want[family][key]
-                    if (cur.get(family) or {}).get(key) == value:
-                        continue
-                    ops.append(planner.SysctlOp(family, name, key, value,
-                                                reset=(family, key) in self._reset.get(name, ()),
-                                                field="%s.%s" % (family, key)))
+        for forced in (False, True):
+            # second pass: keys a planned write of conf/all/forwarding changes as a side
+            # effect are written even where they hold the wanted value now
+            clobbered = _clobbered_by(ops) if forced else None
+            if forced and not clobbered:
+                break
+            planned = set((op.family, op.dev, op.key) for op in ops)
+            for name in names:
+                want = target[name]
+                if want is None:
+                    continue
+                cur = current.get(name) or {}
+                asked = self._asked.get(name) or {}
+                for family in FAMILIES:
+                    for key in asked.get(family, ()):
+                        value = want[family][key]
+                        if forced:
+                            if (family, name, key) in planned or not clobbered(family, name, key):
+                                continue
+                        elif (cur.get(family) or {}).get(key) == value:
+                            continue
+                        ops.append(planner.SysctlOp(family, name, key, value,
+                                                    reset=(family, key) in self._reset.get(name, ()),
+                                                    field="%s.%s" % (family, key)))
         return ops
 
     def verify(self, current, target):

@@ -359,7 +359,9 @@ ansible_facts:
               description: >-
                 Per-interface sysctls: C(ipv4) and C(ipv6) hold the raw values of
                 C(conf/<iface>/<key>); C(effective) holds the value the kernel uses
-                after combining C(conf/all) (OR, AND or MAX per key).
+                after combining C(conf/all) (OR, AND, MAX or MIN per key) and, for IPv6
+                C(forwarding), C(accept_ra) and C(accept_redirects), the interface's
+                C(forwarding) and C(force_forwarding) (see docs/facts.md).
               returned: when O(gather_subset) includes V(sysctl)
               type: dict
         default_routes:

@@ -72,8 +72,12 @@ options:
         description:
           - Interface name (1 to 15 bytes; no C(/), C(:), whitespace; not C(.) or C(..)), or
             V(all) or V(default).
-          - Writing C(forwarding) of V(all) changes every interface (the kernel's rule); a
-            restore after a failure writes the old V(all) value back, which does the same.
+          - Writing C(forwarding) of V(all) changes every interface (the kernel's rule; IPv4
+            also sets V(all) C(accept_redirects) to the opposite value, IPv6 1 to 0 clears every
+            C(force_forwarding)); a restore after a failure writes the old V(all) value back,
+            which does the same. C(forwarding) and C(force_forwarding) are therefore written
+            first (V(all) before the rest), and keys of the task such a write changed are
+            written after it, so the task's values win.
         type: str
         required: true
       ipv4:
@@ -93,8 +97,8 @@ options:
           - Keys of C(net.ipv6.conf.<name>) and their values (integers).
           - "Allowed: accept_ra_defrtr, accept_ra_from_local, accept_ra_mtu, accept_ra_pinfo,
             accept_ra_rtr_pref, accept_redirects, autoconf, disable_ipv6, disable_policy,
-            drop_unicast_in_l2_multicast, drop_unsolicited_na, enhanced_dad, forwarding,
-            ignore_routes_with_linkdown, ndisc_notify, proxy_ndp, seg6_enabled,
+            drop_unicast_in_l2_multicast, drop_unsolicited_na, enhanced_dad, force_forwarding,
+            forwarding, ignore_routes_with_linkdown, ndisc_notify, proxy_ndp, seg6_enabled,
             suppress_frag_ndisc, use_oif_addrs_only (0/1); accept_dad, accept_ra,
             force_mld_version (0-2); accept_ra_min_hop_limit (0-255);
             accept_ra_rt_info_max_plen, accept_ra_rt_info_min_plen (0-128); accept_source_route,

@@ -218,3 +218,30 @@ def test_guard_refuses_resetting_the_session_interface(rig):
     assert "reset ipv4.proxy_arp of eth0" in result["msg"] and "force: true" in result["msg"]
     assert conf(rig) == before
     lab.write_proc(host, "/proc/sys/net/ipv4/conf/eth0/proxy_arp", "0")
+
+
+@pytest.mark.parametrize("redirects_before", ["1", "0"])
+def test_forwarding_is_written_before_accept_redirects(rig, redirects_before):
+    """A remediation {forwarding: 0, accept_redirects: 0} on ``all`` of a router.
+
+    Writing conf/all/forwarding 1 -> 0 makes the kernel set conf/all/accept_redirects to 1
+    (devinet.c inet_forward_change). Before the fix accept_redirects (sorted first) was
+    written before forwarding, or skipped when already 0; the forwarding write then left it
+    at 1, verify failed and the task was rolled back."""
+    lab, host = rig["lab"], rig["host"]
+    base = "/proc/sys/net/ipv4/conf/all/"
+    lab.write_proc(host, base + "forwarding", "1")
+    lab.write_proc(host, base + "accept_redirects", redirects_before)
+    try:
+        done, dummy = module(lab, host, {"config": [
+            {"name": "all", "ipv4": {"accept_redirects": 0, "forwarding": 0}}]})
+        assert not done["failed"], done
+        assert done["commands"][0] == "sysctl -w net.ipv4.conf.all.forwarding=0"
+        assert done["commands"][-1] == "sysctl -w net.ipv4.conf.all.accept_redirects=0"
+        assert (proc(rig, "ipv4", "all", "forwarding"), proc(rig, "ipv4", "all", "accept_redirects")) == (0, 0)
+        again, dummy = module(lab, host, {"config": [
+            {"name": "all", "ipv4": {"accept_redirects": 0, "forwarding": 0}}]})
+        assert again["changed"] is False, again
+    finally:
+        lab.write_proc(host, base + "forwarding", "0")
+        lab.write_proc(host, base + "accept_redirects", "1")

@@ -112,10 +112,12 @@ def _effective_fallback(ref, ctx, iface):
     if key not in raw:
         return MISSING
     all_value = host.get("net.%s.conf.all.%s" % (family, key), MISSING)
-    if family == "ipv4" and key in model.IPV4_COMBINE and all_value is MISSING:
+    if model.uses_all(family, key) and all_value is MISSING:
         return MISSING
+    # force_forwarding left out of a document counts as 0 (its default, and
+    # the value of kernels before 6.17, which lack the key)
     return model.effective_value(family, key, raw[key], None if all_value is MISSING else all_value,
-                                 raw.get("forwarding"))
+                                 raw.get("forwarding"), raw.get("force_forwarding"))
 
 
 def lookup(ref, ctx, name=None, iface=None):
@@ -147,19 +149,38 @@ def explain_effective(ref, ctx, name, iface):
     """Say how the kernel arrived at an effective value (for failure details)."""
     family, key = ref.effective
     block = iface.get("sysctl") if isinstance(iface, dict) else None
-    raw = ((block or {}).get(family) or {}).get(key, "?")
-    if family != "ipv4" or key not in model.IPV4_COMBINE:
+    own = (block or {}).get(family) or {}
+    raw = own.get(key, "?")
+    how = model.COMBINE.get(family, {}).get(key)
+    if how is None:
         return "the kernel uses conf/%s/%s alone (%s)" % (name, key, raw)
     all_value = (ctx.facts.get("sysctl") or {}).get("net.%s.conf.all.%s" % (family, key), "?")
-    how = model.IPV4_COMBINE[key]
+    forwarding = own.get("forwarding")
+    forwards = ("%s forwards (conf/%s/forwarding 1)" % (name, name) if forwarding
+                else "%s does not forward" % name)
+    if how == "all_or_force":
+        return ("packets arriving on %s are forwarded when conf/all/forwarding (%s) or "
+                "conf/%s/force_forwarding (%s) is 1; conf/%s/forwarding (%s) alone forwards "
+                "nothing" % (name, all_value, name, own.get("force_forwarding", "?"), name, raw))
+    if how in ("router_needs_2", "router_ignores"):
+        if forwarding is None:
+            return ("the kernel uses conf/%s/%s (%s) unless %s forwards (conf/%s/forwarding "
+                    "not gathered); conf/all is not used" % (name, key, raw, name, name))
+        if not forwarding:
+            return ("the kernel uses conf/%s/%s alone (%s) because %s; conf/all is not used"
+                    % (name, key, raw, forwards))
+        if how == "router_needs_2":
+            return ("%s, so router advertisements are accepted only with accept_ra 2 "
+                    "(conf/%s/accept_ra is %s); conf/all is not used" % (forwards, name, raw))
+        return "%s, so the kernel ignores redirects there (conf/%s/accept_redirects is %s)" % (
+            forwards, name, raw)
     why = ""
     if how == "redirects":
-        forwarding = ((block or {}).get(family) or {}).get("forwarding")
         if forwarding is None:
             how, why = "AND or OR", " (AND when the interface forwards, OR when it does not)"
         else:
             how = "and" if forwarding else "or"
-            why = " because %s %s" % (name, "forwards" if forwarding else "does not forward")
+            why = " because %s" % forwards
     return ("the kernel combines conf/all (%s) and conf/%s (%s) with %s%s"
             % (all_value, name, raw, how.upper(), why))
 
@@ -401,6 +422,10 @@ def required_subsets(policy):
             subsets.add(ref.subset)
             if ref.sysctl_key:
                 keys.add(ref.sysctl_key)
+            if ref.effective is not None:
+                # the inputs of the kernel's rule too, so details can name their values
+                family, key = ref.effective
+                keys.update("%s.%s" % (family, extra) for extra in model.effective_inputs(family, key))
         if rule.check in ("duplicate_address", "mtu_mismatch", "prefix_mismatch"):
             subsets.add("addresses")
     if keys:

@@ -30,8 +30,12 @@ see [the audit guide](audit-guide.md) for policies, selectors, waivers and repor
 
 Interface rules on sysctls judge `sysctl.effective.*`: the value the kernel
 actually uses on that interface after combining `conf/all` and
-`conf/<interface>` (OR, AND or MAX; `accept_redirects` is AND when the
-interface forwards and OR when it does not; IPv6 keys are the interface's own).
+`conf/<interface>` (OR, AND, MAX; IPv4 `accept_redirects` is AND when the
+interface forwards and OR when it does not). IPv6 `forwarding` is 1 where
+packets arriving on the interface are forwarded (`conf/all/forwarding` or the
+interface's `force_forwarding`); IPv6 `accept_ra` and `accept_redirects` are 0
+on an interface whose own `forwarding` is 1 (`accept_ra=2` excepted); IPv6
+`accept_source_route` is the MIN. See [facts](facts.md#effective-sysctls).
 """
 
 

@@ -376,10 +376,95 @@ def test_kernel_rule_table_only_names_allowed_keys():
     assert set(KERNEL_IPV4_RULES) <= set(model.IPV4_CONF_KEYS)
 
 
+def _v6_forwarding(iface, all_, forwarding, force):
+    return 1 if (all_ or force) else 0
+
+
+def _v6_accept_ra(iface, all_, forwarding, force):
+    return 0 if (forwarding and iface != 2) else iface
+
+
+def _v6_accept_redirects(iface, all_, forwarding, force):
+    return 0 if forwarding else iface
+
+
+def _v6_source_route(iface, all_, forwarding, force):
+    return min(iface, all_)
+
+
+# The kernel's IPv6 rules, written out independently of model.IPV6_COMBINE
+# (kernel functions ip6_forward, ipv6_accept_ra, rt6_do_redirect,
+# ipv6_rthdr_rcv) and
+# proven by packets in tests/integration/test_kernel_effective.py (accept_source_route: by the
+# source only, see that test).
+KERNEL_IPV6_RULES = {
+    "forwarding": _v6_forwarding,
+    "accept_ra": _v6_accept_ra,
+    "accept_redirects": _v6_accept_redirects,
+    "accept_source_route": _v6_source_route,
+}
+
+
 @pytest.mark.parametrize("key", model.IPV6_CONF_KEYS)
-def test_effective_value_ipv6_is_the_interface_value(key):
-    for iface, all_ in itertools.product((0, 1, 2, None, "stable"), (0, 1, 2, None)):
-        assert model.effective_value("ipv6", key, iface, all_, 1) == iface
+def test_effective_value_ipv6(key):
+    """IPv6: forwarding = all OR the interface's force_forwarding (its own forwarding
+    does not forward); accept_ra = 0 when the interface forwards and accept_ra < 2;
+    accept_redirects = 0 when the interface forwards; accept_source_route = MIN;
+    everything else the interface alone."""
+    wrong = []
+    for iface, all_, forwarding, force in itertools.product((-1, 0, 1, 2), (-1, 0, 1, 2), (0, 1),
+                                                            (0, 1, None)):
+        rule = KERNEL_IPV6_RULES.get(key)
+        expected = rule(iface, all_, forwarding, force or 0) if rule else iface
+        got = model.effective_value("ipv6", key, iface, all_, forwarding, force)
+        got_text = model.effective_value("ipv6", key, str(iface), str(all_), str(forwarding),
+                                         None if force is None else str(force))
+        if got != expected or (rule and int(got_text) != expected):
+            wrong.append(((iface, all_, forwarding, force), expected, got, got_text))
+    assert not wrong, "%s: (iface, all, forwarding, force) -> expected, got, got_from_text: %r" % (
+        key, wrong)
+
+
+@pytest.mark.parametrize("all_,own,force,expected", [
+    (1, 0, 0, 1),     # all=1 forwards on an interface whose own forwarding is 0
+    (0, 1, 0, 0),     # the interface's own forwarding=1 forwards nothing
+    (0, 0, 1, 1),     # force_forwarding forwards on that interface alone
+    (0, 1, None, 0),  # a kernel without force_forwarding: all alone
+])
+def test_ipv6_forwarding_is_all_or_force_forwarding(all_, own, force, expected):
+    assert model.effective_value("ipv6", "forwarding", own, all_, None, force) == expected
+
+
+@pytest.mark.parametrize("key,extra", [
+    ("ipv4.accept_redirects", ("forwarding",)), ("ipv6.accept_redirects", ("forwarding",)),
+    ("ipv6.accept_ra", ("forwarding",)), ("ipv6.forwarding", ("force_forwarding",)),
+    ("ipv6.accept_source_route", ()), ("ipv4.rp_filter", ()), ("ipv6.autoconf", ()),
+])
+def test_effective_inputs_name_the_other_keys_a_rule_reads(key, extra):
+    family, dummy, name = key.partition(".")
+    assert model.effective_inputs(family, name) == extra
+    assert set(extra) <= set(model.CONF_KEYS[family])
+
+
+def test_uses_all():
+    assert model.uses_all("ipv6", "accept_source_route")
+    assert model.uses_all("ipv6", "forwarding")
+    assert not model.uses_all("ipv6", "accept_ra")
+    assert not model.uses_all("ipv6", "accept_redirects")
+    assert not model.uses_all("ipv6", "autoconf")
+    assert model.uses_all("ipv4", "accept_redirects")
+    assert not model.uses_all("ipv4", "forwarding")
+
+
+@pytest.mark.parametrize("key, iface, all_, forwarding", [
+    ("accept_ra", 1, 0, None),
+    ("accept_redirects", 1, 0, None),
+    ("accept_source_route", 0, None, 0),
+    ("accept_source_route", None, 0, 0),
+    ("forwarding", 0, None, 0),
+])
+def test_effective_value_ipv6_unknown_input_is_none(key, iface, all_, forwarding):
+    assert model.effective_value("ipv6", key, iface, all_, forwarding) is None
 
 
 @pytest.mark.parametrize("key, iface, all_, forwarding", [

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.hostnet.netif.plugins.module_utils import guard, model, resource, transaction
+from ansible_collections.hostnet.netif.plugins.module_utils import guard, model, planner, resource, transaction
 from ansible_collections.hostnet.netif.plugins.module_utils import sysctls
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError, NetifError
 
@@ -505,3 +505,86 @@ def test_check_mode_plans_for_an_interface_an_earlier_task_creates(rig):
     with pytest.raises(InputError) as info:
         rig.run("merged", [{"name": "br-new", "ipv4": {"rp_filter": 1}}])
     assert info.value.path == "config[0].name" and "does not exist" in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# forwarding first: the kernel's side effects of writing conf/all/forwarding
+# ---------------------------------------------------------------------------
+class ForwardingKernel(FailingSysctl):
+    """Writing ipv4 conf/all/forwarding, as devinet.c inet_forward_change does, sets
+    default and every interface's forwarding and all/accept_redirects to the opposite
+    (only when the value changes); ipv6 all/forwarding sets default and every interface and
+    clears their force_forwarding (as measured on 6.18 for 1 -> 0; here for any change)."""
+
+    def write(self, op, value):
+        changed = op.dev == "all" and op.key == "forwarding" and self.read(op) != value
+        super(ForwardingKernel, self).write(op, value)
+        if not changed:
+            return
+        conf = os.path.join(self.procfs, op.family, "conf")
+        for name in os.listdir(conf):
+            if name != "all":
+                with open(os.path.join(conf, name, "forwarding"), "w") as handle:
+                    handle.write("%d\n" % value)
+        if op.family == "ipv4":
+            with open(os.path.join(conf, "all", "accept_redirects"), "w") as handle:
+                handle.write("%d\n" % (0 if value else 1))
+        else:
+            for name in os.listdir(conf):
+                if name != "all":
+                    with open(os.path.join(conf, name, "force_forwarding"), "w") as handle:
+                        handle.write("0\n")
+
+
+def _forwarding_kernel(rig, family, value):
+    """The rig's /proc behaves like the kernel on forwarding writes; every name forwards ``value``."""
+    rig.sysctl = ForwardingKernel(rig.tree.procfs)
+    rig.host.sysctl = rig.sysctl
+    for name in ("all", "default") + NAMES:
+        rig.set(family, name, "forwarding", value)
+        if family == "ipv6":
+            rig.set(family, name, "force_forwarding", 0)
+
+
+@pytest.mark.parametrize("redirects_before", [0, 1])
+def test_forwarding_is_written_first_and_keys_it_clobbers_are_rewritten(rig, redirects_before):
+    """A remediation {forwarding: 0, accept_redirects: 0} on all of a router ends with both 0.
+
+    Before: accept_redirects (sorted first) was written before forwarding, whose write set it
+    back to 1; or, already 0, it was not written at all; either way verify failed and the
+    task was rolled back."""
+    _forwarding_kernel(rig, "ipv4", 1)
+    rig.set("ipv4", "all", "accept_redirects", redirects_before)
+    result = rig.run("merged", [{"name": "all", "ipv4": {"accept_redirects": 0, "forwarding": 0}},
+                                {"name": "eth1", "ipv4": {"forwarding": 0}}])
+    assert result["commands"] == ["sysctl -w net.ipv4.conf.all.forwarding=0",
+                                  "sysctl -w net.ipv4.conf.eth1.forwarding=0",
+                                  "sysctl -w net.ipv4.conf.all.accept_redirects=0"]
+    assert rig.value("ipv4", "all", "forwarding") == 0
+    assert rig.value("ipv4", "all", "accept_redirects") == 0
+    assert rig.value("ipv4", "eth1", "forwarding") == 0
+    again = rig.run("merged", [{"name": "all", "ipv4": {"accept_redirects": 0, "forwarding": 0}}])
+    assert again["changed"] is False
+
+
+def test_interface_forwarding_asked_with_all_is_rewritten_after_it(rig):
+    """all.forwarding=1 with eth1.forwarding=0: the all write sets eth1 to 1, so eth1 is
+    written after it even though it holds 0 now (IPv6: eth1 then only acts as a host)."""
+    _forwarding_kernel(rig, "ipv6", 0)
+    rig.set("ipv6", "eth1", "force_forwarding", 1)
+    result = rig.run("merged", [{"name": "eth1", "ipv6": {"forwarding": 0, "force_forwarding": 1}},
+                                {"name": "all", "ipv6": {"forwarding": 1}}])
+    assert result["commands"] == ["sysctl -w net.ipv6.conf.all.forwarding=1",
+                                  "sysctl -w net.ipv6.conf.eth1.force_forwarding=1",
+                                  "sysctl -w net.ipv6.conf.eth1.forwarding=0"]
+    assert rig.value("ipv6", "eth1", "forwarding") == 0
+    assert rig.value("ipv6", "eth1", "force_forwarding") == 1
+    assert rig.value("ipv6", "eth0", "forwarding") == 1
+
+
+def test_sysctl_ops_order_forwarding_first_all_before_interfaces():
+    ops = [planner.SysctlOp("ipv4", "eth1", "rp_filter", 1), planner.SysctlOp("ipv4", "all", "accept_redirects", 0),
+           planner.SysctlOp("ipv6", "eth1", "forwarding", 0), planner.SysctlOp("ipv4", "all", "forwarding", 0)]
+    order = [(op.family, op.dev, op.key) for op in planner.order(ops)]
+    assert order == [("ipv4", "all", "forwarding"), ("ipv6", "eth1", "forwarding"),
+                          ("ipv4", "eth1", "rp_filter"), ("ipv4", "all", "accept_redirects")]

@@ -180,6 +180,8 @@ def test_required_subsets_follow_the_policy():
     keys = set(needs["sysctl_keys"])
     assert {"ipv4.accept_redirects", "ipv4.forwarding", "ipv4.rp_filter", "ipv6.accept_ra",
             "ipv6.disable_ipv6", "net.ipv4.tcp_syncookies"} <= keys
+    # the inputs of the effective values the rules judge (IPv6 forwarding reads force_forwarding)
+    assert {"ipv6.forwarding", "ipv6.force_forwarding"} <= keys
     model.parse_sysctl_keys(sorted(keys))  # every key is on the facts module's allow-list
     only_links = policy(rule("t.p", fact="promisc", expect={"equals": False}))
     assert engine.required_subsets(only_links) == {"gather_subset": ["links"], "sysctl_keys": []}
