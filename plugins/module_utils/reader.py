@@ -22,7 +22,7 @@ from ansible_collections.hostnet.netif.plugins.module_utils.errors import (
     CommandError,
     ParseError,
 )
-from ansible_collections.hostnet.netif.plugins.module_utils import model
+from ansible_collections.hostnet.netif.plugins.module_utils import bootconf, model
 
 SYSFS_NET = "/sys/class/net"
 PROCFS_NET = "/proc/sys/net"
@@ -585,7 +585,13 @@ def gather(ip, request, files=None):
     if request.needs_routes:
         v4 = ip.json(["-4", "route", "show", "default"])
         v6 = ip.json(["-6", "route", "show", "default"])
-    return build_document(links, request, v4, v6, files)
+    document, warnings = build_document(links, request, v4, v6, files)
+    if "boot" in request.subsets:
+        known = [link.get("ifname") for link in links if link.get("ifname")]
+        document["boot"], boot_warnings = bootconf.gather_boot(
+            bootconf.ConfFiles(), known, os.path.dirname(files.procfs), bootconf.yaml_loader())
+        warnings.extend(boot_warnings)
+    return document, warnings
 
 
 def parse_running_config(text, request):

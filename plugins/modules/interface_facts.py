@@ -293,6 +293,7 @@ ARGUMENT_SPEC = dict(
     kinds=dict(type="list", elements="str", default=[]),
     sysctl_keys=dict(type="list", elements="str", no_log=False),
     running_config=dict(type="str"),
+    boot_files=dict(type="dict"),
 )
 
 
