@@ -66,3 +66,12 @@ def test_pending_netplan_without_target_parser_is_completed_like_a_target_parse(
     here, _w = bootconf.gather_boot(bootconf.ConfFiles(str(tmp_path)), [], None, bootconf.yaml_loader())
     bootconf.complete(target, bootconf.yaml_loader())
     assert target == here
+
+
+def test_return_documents_every_boot_key():
+    import yaml
+    from ansible_collections.hostnet.netif.plugins.modules import interface_facts
+    doc = yaml.safe_load(interface_facts.RETURN)
+    documented = doc["ansible_facts"]["contains"]["netif"]["contains"]["boot"]["contains"]
+    boot, _w = offline_boot(CAPTURE, {"interfaces": {}})
+    assert set(boot) == set(documented)
