@@ -661,6 +661,9 @@ def finish_netplan(pending, yaml_load, errors, warnings):
         if not isinstance(data, dict):
             errors.append({"path": entry["path"], "reason": "not a YAML mapping"})
             continue
+        for duplicate in getattr(yaml_load, "duplicates", ()):
+            errors.append({"path": entry["path"],
+                           "reason": "%s: merged as netplan does (later values win)" % duplicate})
         merged = _merge(merged, data)
         network = data.get("network")
         if isinstance(network, dict):
@@ -676,30 +679,39 @@ def finish_netplan(pending, yaml_load, errors, warnings):
 
 
 def yaml_loader():
-    """A strict YAML loader function (duplicate keys rejected), or None without PyYAML."""
+    """A YAML loader function, or None without PyYAML.
+
+    A key repeated in one mapping is merged the way netplan 0.106 does it
+    (measured: ``netplan generate`` applies both, later scalars win, sequences
+    append) and noted in ``load.duplicates`` for ``boot.errors``.
+    """
     try:
         import yaml
     except ImportError:
         return None
 
-    class _Strict(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    class _Netplan(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
         pass
 
     def _mapping(loader, node, deep=False):
         loader.flatten_mapping(node)
-        keys = set()
-        for key_node, _value in node.value:
-            key = loader.construct_object(key_node, deep=deep)
-            if key in keys:
-                raise yaml.YAMLError("duplicate key %r at line %d" % (key, key_node.start_mark.line + 1))
-            keys.add(key)
-        return loader.construct_mapping(node, deep)
+        data = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            value = loader.construct_object(value_node, deep=True)
+            if key in data:
+                load.duplicates.append("duplicate key %r at line %d" % (key, key_node.start_mark.line + 1))
+                value = _merge(data[key], value)
+            data[key] = value
+        return data
 
-    _Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+    _Netplan.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
     def load(text):
-        return yaml.load(text, Loader=_Strict)
+        del load.duplicates[:]
+        return yaml.load(text, Loader=_Netplan)
 
+    load.duplicates = []
     return load
 
 
