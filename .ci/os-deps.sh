@@ -11,6 +11,13 @@ command -v git >/dev/null 2>&1 || need+=(git)
 command -v sysctl >/dev/null 2>&1 || [ -x /usr/sbin/sysctl ] || need+=(procps)    # persist-file test
 command -v chattr >/dev/null 2>&1 || need+=(e2fsprogs)                            # failed-write test
 command -v flock >/dev/null 2>&1 || need+=(util-linux)                            # gate scripts
+command -v netplan >/dev/null 2>&1 || need+=(netplan.io)     # boot facts: netplan generate --root-dir
+[ -x /lib/systemd/systemd-networkd ] || need+=(systemd)       # boot facts: Lab.reboot runs networkd
+# boot facts: keyfiles from `nmcli --offline`. Only where no init system can start the daemon:
+# with systemd as PID 1 the package would start NetworkManager on the machine itself.
+if ! command -v nmcli >/dev/null 2>&1 && [ ! -d /run/systemd/system ]; then
+  need+=(network-manager)
+fi
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing Debian packages: ${need[*]} (run as root, or install them)" >&2
