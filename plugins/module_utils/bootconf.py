@@ -456,6 +456,34 @@ def _glob_match(patterns, name):
     return hit != invert
 
 
+def _first_match(networks):
+    """A function name -> first matching unit of ``networks`` [(patterns, unit)] in order.
+
+    Files that only list plain names go into a dict, so N names against N files
+    costs N lookups plus the glob files, not N * N fnmatch calls.
+    """
+    exact, globbed = {}, []
+    for position, (patterns, unit) in enumerate(networks):
+        if patterns and not patterns[0].startswith("!") \
+                and not any(_GLOB_CHARS.search(p) for p in patterns):
+            for pattern in patterns:
+                exact.setdefault(pattern, position)
+        else:
+            globbed.append((position, patterns))
+
+    def first(name):
+        best = exact.get(name)
+        for position, patterns in globbed:
+            if best is not None and position > best:
+                break
+            if _glob_match(patterns, name):
+                best = position
+                break
+        return None if best is None else networks[best][1]
+
+    return first
+
+
 def _new_record(manager, sources):
     return {
         "manager": manager,
@@ -507,13 +535,9 @@ def gather_networkd(files, known_names):
             if pattern and not _GLOB_CHARS.search(pattern) and not patterns[0].startswith("!"):
                 candidates.add(pattern)
     links = [(unit.values("Match", "OriginalName"), unit) for _n, unit in units[".link"]]
+    first_network = _first_match(networks)
     for ifname in sorted(candidates):
-        network = None
-        for patterns, unit in networks:
-            # other [Match] keys (Driver, Path, MACAddress...) are not evaluated here
-            if _glob_match(patterns, ifname):
-                network = unit
-                break
+        network = first_network(ifname)
         netdev = netdevs.get(ifname)
         if network is None and netdev is None:
             continue

@@ -311,3 +311,13 @@ def test_symlink_inside_directory_is_followed(tmp_path):
     link(tmp_path, "/etc/sysctl.d/10-l.conf", "real.conf.txt")
     document, _w = boot(tmp_path)
     assert document["sysctl"]["net.ipv4.ip_forward"]["file"] == "/etc/sysctl.d/10-l.conf"
+
+
+def test_first_match_mixes_exact_names_and_globs_in_file_order(tmp_path):
+    write(tmp_path, "/etc/systemd/network/10-glob.network", "[Match]\nName=a*\n[Link]\nMTUBytes=1001\n")
+    write(tmp_path, "/etc/systemd/network/20-exact.network", "[Match]\nName=a1 b1\n[Link]\nMTUBytes=1002\n")
+    write(tmp_path, "/etc/systemd/network/30-glob.network", "[Match]\nName=b*\n[Link]\nMTUBytes=1003\n")
+    write(tmp_path, "/etc/systemd/network/40-exact.network", "[Match]\nName=b2\n[Link]\nMTUBytes=1004\n")
+    document, _w = boot(tmp_path, known=["a1", "b1", "b2"])
+    mtus = dict((n, r["mtu"]) for n, r in document["interfaces"].items())
+    assert mtus == {"a1": 1001, "b1": 1002, "b2": 1003}
