@@ -282,7 +282,7 @@ def parse_sysctl_text(text, shown, files):
 
 def _expand_glob(pattern, proc_root):
     """Keys below ``proc_root`` (/proc/sys) matching a glob, walking one level at a time."""
-    parts = pattern.split(".")
+    parts = [part.replace("/", ".") for part in pattern.split(".")]
     paths = [(proc_root, [])]
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
@@ -297,7 +297,8 @@ def _expand_glob(pattern, proc_root):
                 if last and os.path.isfile(full) or not last and os.path.isdir(full):
                     following.append((full, names + [entry]))
         paths = following
-    return sorted(".".join(names) for _directory, names in paths)
+    # a dot inside a name (eth0.100) is '/' in a dotted key, as sysctl writes it
+    return sorted(".".join(n.replace(".", "/") for n in names) for _directory, names in paths)
 
 
 def gather_sysctl(files, proc_root=None):

@@ -152,7 +152,7 @@ def test_sysctl_prediction_matches_proc_after_reboot(host_etc):
     assert not any(r["file"].endswith("99-protect-links.conf") for r in sysctl.values())
     checked = 0
     for key, record in sysctl.items():
-        path = "/proc/sys/" + key.replace(".", "/")
+        path = "/proc/sys/" + "/".join(part.replace("/", ".") for part in key.split("."))
         proc = lab.exec(host, ["cat", path], check=False)
         if proc.returncode != 0:
             continue

@@ -80,7 +80,7 @@ def test_sysctl_dev_null_and_empty_file_mask(tmp_path):
 
 def test_sysctl_dash_slash_and_globs(tmp_path):
     proc = tmp_path / "proc"
-    for name in ("all", "default", "eth0", "eth1"):
+    for name in ("all", "default", "eth0", "eth1", "eth1.100"):
         write(proc, "/net/ipv4/conf/%s/rp_filter" % name, "0\n")
     write(tmp_path, "/etc/sysctl.d/10-glob.conf",
           "net.ipv4.conf.*.rp_filter = 2\n-net/ipv4/conf/eth1/rp_filter = 0\n; comment\n# c\n")
@@ -91,6 +91,8 @@ def test_sysctl_dash_slash_and_globs(tmp_path):
     assert sysctl["net.ipv4.conf.all.rp_filter"]["glob"] == "net.ipv4.conf.*.rp_filter"
     # the later glob wins for the names it matches ...
     assert sysctl["net.ipv4.conf.eth0.rp_filter"]["value"] == 1
+    # a VLAN-style name keeps its dot as '/' (sysctl's spelling), so keys stay unambiguous
+    assert sysctl["net.ipv4.conf.eth1/100.rp_filter"]["value"] == 1
     # ... but an explicit key beats every glob, wherever it comes; '/' keys are normalised
     assert sysctl["net.ipv4.conf.eth1.rp_filter"] == {
         "value": 0, "file": "/etc/sysctl.d/10-glob.conf", "line": 2, "ignore_failure": True}
