@@ -669,38 +669,73 @@ def _netplan_records(merged, warnings):
 def finish_netplan(pending, yaml_load, errors, warnings):
     """Merge netplan texts (in order) with ``yaml_load(text)``; {name: record}.
 
-    A file that does not parse (bad YAML, duplicate keys when the loader
-    rejects them, not a mapping) is an error entry and is left out of the merge.
+    One file that does not parse (bad YAML, not a mapping, an MTU that is not
+    a number) makes ``netplan generate`` fail as a whole (measured, 0.106): at
+    boot no netplan configuration applies, so none is predicted; the file is
+    an error entry and a warning says why netplan's interfaces are missing.
     """
     merged = {}
     origin = {}
+    broken = []
     for entry in pending:
+        reason = None
         try:
             data = yaml_load(entry["text"])
         except Exception as exc:  # any parser error: the file is reported, never fatal
-            errors.append({"path": entry["path"], "reason": "invalid YAML: %s" % str(exc).splitlines()[0]
-                           if str(exc) else "invalid YAML"})
+            data = None
+            reason = "invalid YAML: %s" % (str(exc).splitlines() or [""])[0]
+        if reason is None and data is not None and not isinstance(data, dict):
+            reason = "not a YAML mapping"
+        if reason is None and data is not None:
+            reason = _netplan_problem(data)
+        if reason is not None:
+            errors.append({"path": entry["path"], "reason": reason})
+            broken.append(entry["path"])
             continue
         if data is None:
-            continue
-        if not isinstance(data, dict):
-            errors.append({"path": entry["path"], "reason": "not a YAML mapping"})
             continue
         for duplicate in getattr(yaml_load, "duplicates", ()):
             errors.append({"path": entry["path"],
                            "reason": "%s: merged as netplan does (later values win)" % duplicate})
         merged = _merge(merged, data)
-        network = data.get("network")
-        if isinstance(network, dict):
-            for section, _kind in _NETPLAN_KINDS:
-                devices = network.get(section)
-                if isinstance(devices, dict):
-                    for ident in devices:
-                        origin.setdefault(ident, []).append(entry["path"])
+        for section, devices in _netplan_sections(data):
+            for ident in devices:
+                origin.setdefault(ident, []).append(entry["path"])
+    if broken:
+        warnings.append("netplan generate fails on %s, so at boot no netplan configuration "
+                        "applies: netplan's interfaces are left out of boot.interfaces"
+                        % ", ".join(broken))
+        return {}
     records = _netplan_records(merged, warnings)
     for record in records.values():
         record["sources"] = origin.get(record["netplan_id"], [])
     return records
+
+
+def _netplan_sections(data):
+    network = data.get("network")
+    if not isinstance(network, dict):
+        return []
+    return [(section, network[section]) for section, _kind in _NETPLAN_KINDS
+            if isinstance(network.get(section), dict)]
+
+
+def _netplan_problem(data):
+    """What netplan generate would reject in one parsed file (the checks we know), or None."""
+    if "network" in data and not isinstance(data["network"], dict):
+        return "network: expected a mapping"
+    for section, devices in _netplan_sections(data):
+        for ident, conf in devices.items():
+            if ident == "renderer":
+                continue
+            if not isinstance(conf, dict):
+                return "network.%s.%s: expected a mapping" % (section, ident)
+            mtu = conf.get("mtu")
+            if mtu is not None and (isinstance(mtu, bool) or _int(mtu) is None):
+                return "network.%s.%s.mtu: invalid unsigned int value %r" % (section, ident, mtu)
+            if "addresses" in conf and not isinstance(conf["addresses"], list):
+                return "network.%s.%s.addresses: expected a sequence" % (section, ident)
+    return None
 
 
 def yaml_loader():

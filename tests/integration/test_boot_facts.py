@@ -49,11 +49,14 @@ def _nm_keyfile(name: str, cidr: str, mac: str) -> str:
 NETPLAN_GOOD = {
     "50-np.yaml": "network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    np0:\n"
                   "      mtu: 9000\n      addresses: [198.19.{n}.1/24]\n",
-    # a repeated key: netplan 0.106 applies both occurrences, and so must the reader
+    # a repeated key: netplan 0.106 applies both occurrences, and so must the reader;
+    # link-local: [] or networkd waits for router advertisements before "configured"
     "60-np.yaml": "network:\n  ethernets:\n    np0:\n      mtu: 1400\n  ethernets:\n    np0:\n"
                   "      addresses: [198.19.{n}.2/24]\n  bridges:\n    npbr0:\n"
-                  "      interfaces: [np0]\n      dhcp4: true\n",
+                  "      interfaces: [np0]\n      mtu: 1280\n      link-local: []\n"
+                  "      addresses: [198.19.{m}.1/24]\n",
 }
+NETPLAN_BAD = "80-bad.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +64,7 @@ def host_etc(lab_factory):
     lab = lab_factory(hosts=1, etc=True)
     host = lab.hosts[0]
     etc = lab.etc_dir(host)
-    n = random.randint(1, 254)
+    n = random.randint(1, 126)
     tag = "%02x" % random.randint(16, 254)
     mac = f"02:00:c6:13:{tag}:01"
     net = etc / "systemd" / "network"
@@ -90,8 +93,8 @@ def host_etc(lab_factory):
     _write(sysctl / "99-protect-links.conf", "")  # masks /usr/lib/sysctl.d's file of that name
 
     for name, text in NETPLAN_GOOD.items():
-        _write(etc / "netplan" / name, text.format(n=n), 0o600)
-    _write(etc / "netplan" / "80-bad.yaml", "network: {ethernets: [\n", 0o600)
+        _write(etc / "netplan" / name, text.format(n=n, m=n + 128), 0o600)
+    _write(etc / "netplan" / NETPLAN_BAD, "network: {ethernets: [\n", 0o600)
 
     keyfile = _nm_keyfile("nm0", f"198.19.{n}.3/24", f"02:00:c6:13:{tag}:02")
     _write(etc / "NetworkManager" / "system-connections" / "nm0.nmconnection", keyfile, 0o600)
@@ -144,7 +147,9 @@ def test_prediction_then_real_networkd_reboot(host_etc):
 
 def test_sysctl_prediction_matches_proc_after_reboot(host_etc):
     lab, host, _n, _mac = host_etc
-    sysctl = _boot(lab, host)["sysctl"]  # after the reboot of the test above: nv* exist
+    if "nv1" not in {link["ifname"] for link in lab.ip_json(host, "link", "show")}:
+        lab.reboot(host)  # run alone: boot once so networkd's links exist for the globs
+    sysctl = _boot(lab, host)["sysctl"]
     assert sysctl["net.ipv4.conf.default.rp_filter"] == {
         "value": 1, "file": "/etc/sysctl.d/20-b.conf", "line": 1}
     assert sysctl["net.ipv4.conf.nv0.accept_redirects"]["value"] == 1  # explicit beats the glob
@@ -161,15 +166,22 @@ def test_sysctl_prediction_matches_proc_after_reboot(host_etc):
     assert checked >= 8
 
 
-def test_netplan_nm_ifupdown_predictions(host_etc):
+def test_netplan_prediction_and_real_netplan_reboot(host_etc):
     lab, host, n, _mac = host_etc
+    etc = lab.etc_dir(host) / "netplan"
+    # with one unparsable file netplan generate fails as a whole: nothing of netplan applies
     interfaces = _boot(lab, host)["interfaces"]
-    # netplan generate --root-dir on the host's valid files: its networkd output is the truth
+    assert not any(r["manager"] == "netplan" for r in interfaces.values())
+    states = lab.reboot(host, netplan=True)
+    assert states["netplan"]["rc"] != 0 and NETPLAN_BAD in states["netplan"]["stderr"]
+    assert "npbr0" not in {link["ifname"] for link in lab.ip_json(host, "link", "show")}
+
+    (etc / NETPLAN_BAD).unlink()
+    interfaces = _boot(lab, host)["interfaces"]
+    # netplan generate --root-dir on the host's files: its networkd output is the truth for np0
     root = Path(tempfile.mkdtemp(prefix="netif-np-", dir=lab.workdir))
     try:
-        for name in NETPLAN_GOOD:
-            _write(root / "etc" / "netplan" / name,
-                   (lab.etc_dir(host) / "netplan" / name).read_text(), 0o600)
+        shutil.copytree(etc, root / "etc" / "netplan")
         subprocess.run(["netplan", "generate", "--root-dir", str(root)], check=True,
                        capture_output=True, text=True)
         generated = (root / "run" / "systemd" / "network" / "10-netplan-np0.network").read_text()
@@ -180,8 +192,21 @@ def test_netplan_nm_ifupdown_predictions(host_etc):
     assert f"MTUBytes={np0['mtu']}" in generated and np0["mtu"] == 1400
     for cidr in np0["addresses"]:
         assert f"Address={cidr}" in generated
-    assert interfaces["npbr0"]["dhcp4"] is True and interfaces["npbr0"]["kind"] == "bridge"
+    assert f"Bridge={np0['master']}" in generated
+    # npbr0 is created by networkd from netplan's output: the reboot shows it as predicted
+    predicted = interfaces["npbr0"]
+    states = lab.reboot(host, netplan=True)
+    assert states["netplan"]["rc"] == 0, states["netplan"]
+    link = {l["ifname"]: l for l in lab.ip_json(host, "-d", "addr", "show")}["npbr0"]
+    assert link["linkinfo"]["info_kind"] == predicted["kind"] == "bridge"
+    assert link["mtu"] == predicted["mtu"] == 1280
+    assert sorted("%s/%s" % (a["local"], a["prefixlen"]) for a in link["addr_info"]
+                  if a["family"] == "inet") == predicted["addresses"]
 
+
+def test_networkmanager_and_ifupdown_predictions(host_etc):
+    lab, host, n, _mac = host_etc
+    interfaces = _boot(lab, host)["interfaces"]
     nm0 = interfaces["nm0"]
     assert (nm0["manager"], nm0["mtu"], nm0["addresses"], nm0["dhcp4"]) == (
         "NetworkManager", 1380, [f"198.19.{n}.3/24"], False)

@@ -679,7 +679,10 @@ class Lab:
 
     def reboot(self, host: Host | str | int, *, networkd: bool = True, netplan: bool = False,
                sysctl: bool = True, timeout: float = 20.0) -> dict:
-        """Boot the host again from its own /etc (``Lab(etc=True)``); return networkd's link states.
+        """Boot the host again from its own /etc (``Lab(etc=True)``).
+
+        Returns ``{"links": {ifindex: networkd's state file fields}, "stderr": networkd's
+        log tail, "netplan": {"rc", "stderr"} of netplan generate when ``netplan``}``.
 
         The namespace is deleted (its interfaces and runtime sysctls with it) and made
         again with eth0, its address and sshd. Then, inside the namespace only: the
@@ -710,8 +713,12 @@ class Lab:
             shutil.rmtree(root, ignore_errors=True)
             (root / "etc").mkdir(parents=True)
             shutil.copytree(self.etc_dir(h) / "netplan", root / "etc" / "netplan")
-            run(["netplan", "generate", "--root-dir", str(root)])  # never without --root-dir
-            generated = str(root / "run" / "systemd" / "network")
+            # never without --root-dir (it would write udev rules into the root's /run);
+            # a failure is what a real boot gets too: no netplan configuration at all
+            proc = run(["netplan", "generate", "--root-dir", str(root)], check=False)
+            netplan_result = {"rc": proc.returncode, "stderr": proc.stderr[-4000:]}
+            if proc.returncode == 0:
+                generated = str(root / "run" / "systemd" / "network")
         states = {}
         if networkd:
             out = self.exec(h, ["unshare", "-m", "--propagation", "private", TARGET_PYTHON, "-c",
@@ -720,6 +727,8 @@ class Lab:
             states = json.loads(out)
             if sysctl:
                 self.exec(h, [SYSTEMD_SYSCTL, "--prefix=net"])
+        if netplan:
+            states["netplan"] = netplan_result
         self._start_sshd(h)
         self._wait_sshd(h)
         return states
