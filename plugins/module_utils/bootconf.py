@@ -179,6 +179,16 @@ class ConfFiles:
             self.error(shown, str(exc))
             return None
 
+    def texts(self, listing):
+        """(basename, shown path, text) of a listing in basename order; masked and unreadable left out."""
+        for name in sorted(listing):
+            shown, real = listing[name]
+            if real is None:
+                continue
+            text = self.text(shown, real)
+            if text is not None:
+                yield name, shown, text
+
     def single(self, path):
         """(shown, real path) of one well-known file, or None when absent/unusable."""
         directory, name = os.path.split(path)
@@ -418,13 +428,7 @@ def _networkd_units(files):
     listing = files.listing(NETWORKD_DIRS, suffixes=(".network", ".netdev", ".link"))
     units = {".network": [], ".netdev": [], ".link": []}
     dropin_dirs = {}
-    for name in sorted(listing):
-        shown, real = listing[name]
-        if real is None:
-            continue
-        text = files.text(shown, real)
-        if text is None:
-            continue
+    for name, shown, text in files.texts(listing):
         unit = _Unit()
         unit.add(shown, parse_unit_text(text, shown, files))
         suffix = name[name.rindex("."):]
@@ -435,14 +439,8 @@ def _networkd_units(files):
         dirs = ["%s/%s.d" % (d, name) for d in NETWORKD_DIRS]
         if not any(os.path.isdir(files.host_path(d)) for d in dirs):
             continue
-        dropins = files.listing(dirs, suffixes=(".conf",))
-        for conf in sorted(dropins):
-            shown, real = dropins[conf]
-            if real is None:
-                continue
-            text = files.text(shown, real)
-            if text is not None:
-                unit.add(shown, parse_unit_text(text, shown, files))
+        for _conf, shown, text in files.texts(files.listing(dirs, suffixes=(".conf",))):
+            unit.add(shown, parse_unit_text(text, shown, files))
     return units
 
 
@@ -592,15 +590,7 @@ def netplan_files(files):
         listing = files.listing((directory,), suffixes=(".yaml",))
         for name, entry in listing.items():
             chosen[name] = entry
-    texts = []
-    for name in sorted(chosen):
-        shown, real = chosen[name]
-        if real is None:
-            continue
-        text = files.text(shown, real)
-        if text is not None:
-            texts.append({"path": shown, "text": text})
-    return texts
+    return [{"path": shown, "text": text} for _name, shown, text in files.texts(chosen)]
 
 
 def _merge(base, extra):
@@ -784,7 +774,7 @@ _NM_TYPES = {"802-3-ethernet": "ethernet", "ethernet": "ethernet", "802-11-wirel
              "wireguard": "wireguard", "tun": "tun", "loopback": "loopback"}
 
 
-def _keyfile_ignored(name):
+def _keyfile_candidate(name):
     # NetworkManager skips backups and package-manager leftovers
     return not (name.endswith("~") or name.endswith((".rpmnew", ".rpmsave", ".dpkg-old",
                                                      ".dpkg-new", ".dpkg-dist", ".bak", ".tmp",
@@ -831,7 +821,7 @@ def _keyfile_addresses(section):
 
 
 def gather_networkmanager(files):
-    listing = files.listing(NM_DIRS, accept=_keyfile_ignored)
+    listing = files.listing(NM_DIRS, accept=_keyfile_candidate)
     records = {}
     for name in sorted(listing):
         shown, real = listing[name]
