@@ -54,7 +54,8 @@ class ActionModule(ActionBase):
             try:
                 document, warnings = reader.parse_running_config(params["running_config"], request)
                 if "boot" in request.subsets:
-                    document["boot"], boot_warnings = offline_boot(boot_files or {}, document)
+                    document["boot"], boot_warnings = offline_boot(boot_files or {}, document,
+                                                                   request.wants_name)
                     warnings.extend(boot_warnings)
             except (NetifError, ValueError) as exc:
                 result.update(failed=True, msg=str(exc))
@@ -68,13 +69,13 @@ class ActionModule(ActionBase):
                                            module_args=args, task_vars=task_vars))
         boot = ((result.get("ansible_facts") or {}).get("netif") or {}).get("boot")
         if isinstance(boot, dict) and "netplan_pending" in boot:
-            warnings = bootconf.complete(boot, bootconf.yaml_loader())
+            warnings = bootconf.complete(boot, bootconf.yaml_loader(), request.wants_name)
             if warnings:
                 result["warnings"] = list(result.get("warnings") or []) + warnings
         return result
 
 
-def offline_boot(boot_files, document):
+def offline_boot(boot_files, document, wants=None):
     """The boot document from captured files {absolute path: text}, read like a host's."""
     root = tempfile.mkdtemp(prefix="netif-boot-")
     try:
@@ -92,6 +93,6 @@ def offline_boot(boot_files, document):
                 os.chmod(target, 0o600)  # captured keyfiles: the mode is not part of a capture
         known = sorted(document.get("interfaces") or {})
         files = bootconf.ConfFiles(root)
-        return bootconf.gather_boot(files, known, None, bootconf.yaml_loader())
+        return bootconf.gather_boot(files, known, None, bootconf.yaml_loader(), wants)
     finally:
         shutil.rmtree(root, ignore_errors=True)

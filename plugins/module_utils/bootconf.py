@@ -977,11 +977,16 @@ def _mask_len(mask):
 # ---------------------------------------------------------------------------
 # the document
 # ---------------------------------------------------------------------------
-def _combine(by_manager):
-    """One record per interface: the first manager of MANAGERS, the others listed."""
+def _combine(by_manager, wants=None):
+    """One record per interface: the first manager of MANAGERS, the others listed.
+
+    ``wants(name)`` (the task's interfaces/exclude globs) leaves names out.
+    """
     interfaces = {}
     for manager in MANAGERS:
         for name, record in sorted(by_manager.get(manager, {}).items()):
+            if wants is not None and not wants(name):
+                continue
             if name in interfaces:
                 interfaces[name].setdefault("also_configured_by", []).append(manager)
                 continue
@@ -989,7 +994,7 @@ def _combine(by_manager):
     return interfaces
 
 
-def gather_boot(files, known_names=(), proc_root=None, yaml_load=None):
+def gather_boot(files, known_names=(), proc_root=None, yaml_load=None, wants=None):
     """The ``boot`` document and its warnings.
 
     ``yaml_load`` None (the target has no YAML parser) leaves netplan files in
@@ -1010,11 +1015,11 @@ def gather_boot(files, known_names=(), proc_root=None, yaml_load=None):
     else:
         by_manager["netplan"] = finish_netplan(pending, yaml_load, files.errors, files.warnings) \
             if pending else {}
-        boot["interfaces"] = _combine(by_manager)
+        boot["interfaces"] = _combine(by_manager, wants)
     return boot, files.warnings
 
 
-def complete(boot, yaml_load):
+def complete(boot, yaml_load, wants=None):
     """Finish a ``boot`` document the target left with netplan texts; returns warnings."""
     warnings = []
     if "netplan_pending" not in boot:
@@ -1022,5 +1027,5 @@ def complete(boot, yaml_load):
     by_manager = boot.pop("by_manager")
     by_manager["netplan"] = finish_netplan(boot.pop("netplan_pending"), yaml_load,
                                            boot["errors"], warnings)
-    boot["interfaces"] = _combine(by_manager)
+    boot["interfaces"] = _combine(by_manager, wants)
     return warnings

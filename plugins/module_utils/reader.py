@@ -589,7 +589,8 @@ def gather(ip, request, files=None):
     if "boot" in request.subsets:
         known = [link.get("ifname") for link in links if link.get("ifname")]
         document["boot"], boot_warnings = bootconf.gather_boot(
-            bootconf.ConfFiles(), known, os.path.dirname(files.procfs), bootconf.yaml_loader())
+            bootconf.ConfFiles(), known, os.path.dirname(files.procfs), bootconf.yaml_loader(),
+            request.wants_name)
         warnings.extend(boot_warnings)
     return document, warnings
 

@@ -69,6 +69,7 @@ options:
   interfaces:
     description:
       - Shell-style globs (C(fnmatch)) of interface names to include. Empty means all.
+      - O(interfaces) and O(exclude) also select the names of C(boot.interfaces).
     type: list
     elements: str
     default: []

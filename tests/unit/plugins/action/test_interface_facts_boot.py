@@ -74,3 +74,9 @@ def test_return_documents_every_boot_key():
     documented = doc["ansible_facts"]["contains"]["netif"]["contains"]["boot"]["contains"]
     boot, _w = offline_boot(CAPTURE, {"interfaces": {}})
     assert set(boot) == set(documented)
+
+
+def test_interfaces_and_exclude_globs_apply_to_boot_interfaces():
+    request = reader.GatherRequest(gather_subset=["boot"], interfaces=["eth*"], exclude=["eth3"])
+    boot, _w = offline_boot(CAPTURE, {"interfaces": {}}, request.wants_name)
+    assert sorted(boot["interfaces"]) == ["eth0", "eth1", "eth2"]
