@@ -10,6 +10,7 @@ network-manager has it (else hand-written, and labelled so in the file).
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.helpers import run_ansible
 from tests.integration.test_interface_facts import facts_via_ansible
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/lib/systemd/systemd-networkd"),
@@ -214,3 +216,25 @@ def test_networkmanager_and_ifupdown_predictions(host_etc):
     assert (if0["manager"], if0["mtu"], if0["addresses"], if0["enabled"]) == (
         "ifupdown", 1420, [f"198.19.{n}.4/24"], True)
     assert if0["sources"] == ["/etc/network/interfaces.d/if0"]
+
+
+def test_target_without_pyyaml_gets_the_same_prediction(host_etc):
+    """The target returns netplan texts; the action plugin parses them on the controller."""
+    lab, host, _n, _mac = host_etc
+    bad = lab.etc_dir(host) / "netplan" / NETPLAN_BAD
+    if bad.exists():
+        bad.unlink()
+    venv = Path(lab.workdir) / "py-no-yaml"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip",
+                    str(venv)], check=True)
+    python = venv / "bin" / "python3"
+    assert subprocess.run([str(python), "-c", "import yaml"], capture_output=True).returncode != 0
+    with_yaml = _boot(lab, host)
+    rc, out, err = run_ansible(lab, host.name, "-m", "hostnet.netif.interface_facts",
+                               "-a", "gather_subset=links,boot",
+                               "-e", f"ansible_python_interpreter={python}")
+    assert rc == 0, out[-3000:] + err[-3000:]
+    without = json.loads(out.partition(" => ")[2])["ansible_facts"]["netif"]["boot"]
+    assert "netplan_pending" not in without and "by_manager" not in without
+    assert without["interfaces"]["np0"]["manager"] == "netplan"
+    assert without == with_yaml
