@@ -79,6 +79,7 @@ def host_etc(lab_factory):
     _write(net / "30-nv1.network", "[Match]\nName=nv1 nx*\n[Link]\nMTUBytes=1500\n[Network]\n"
            "Bridge=nb0\nLinkLocalAddressing=no\n")
     _write(net / "30-nv1.network.d" / "50-mtu.conf", "[Link]\nMTUBytes=1400\n")
+    _write(net / "40-nd0.netdev", "[NetDev]\nName=nd0\nKind=bridge\nMTUBytes=1320\n")  # no .network
     # hostile files next to them: networkd and the reader must both shrug them off
     with open(_write(net / "70-binary.network", ""), "wb") as handle:
         handle.write(b"[Match]\nName=hx0\x00\xff\n")
@@ -126,7 +127,8 @@ def test_prediction_then_real_networkd_reboot(host_etc):
     assert errors["/etc/netplan/80-bad.yaml"].startswith("invalid YAML")
     assert "duplicate key 'ethernets'" in errors["/etc/netplan/60-np.yaml"]
 
-    predicted = {name: interfaces[name] for name in ("nb0", "nv0", "nv1")}
+    predicted = {name: interfaces[name] for name in ("nb0", "nv0", "nv1", "nd0")}
+    assert predicted["nd0"]["enabled"] is False  # networkd creates it and leaves it down
     assert {name: r["manager"] for name, r in predicted.items()} == dict.fromkeys(predicted, "networkd")
     assert predicted["nv1"]["sources"][-1] == d + "/30-nv1.network.d/50-mtu.conf"
     assert "eth0" not in interfaces  # no .network matches the lab's own link
