@@ -92,7 +92,9 @@ def host_etc(lab_factory):
     _write(sysctl / "10-a.conf", "net.ipv4.conf.default.rp_filter = 2\nnet.ipv4.conf.all.log_martians=1\n")
     _write(sysctl / "15-glob.conf", "net.ipv4.conf.*.accept_redirects = 0\n"
            "-net/ipv4/conf/nv0/accept_redirects = 1\nnet.ipv4.conf.nv*.arp_ignore = 1\n")
-    _write(sysctl / "20-b.conf", "net.ipv4.conf.default.rp_filter = 1\n")
+    _write(sysctl / "20-b.conf", "net.ipv4.conf.default.rp_filter = 1\n"
+           "net.ipv4.conf.nv1.arp_announce = 1\n")
+    _write(sysctl / "30-late-glob.conf", "net.ipv4.conf.*.arp_announce = 2\n")
     # masking across directories needs files in /usr/lib or /run, which are the machine's:
     # the unit tests cover it (test_bootconf.py)
 
@@ -158,6 +160,9 @@ def test_sysctl_prediction_matches_proc_after_reboot(host_etc):
     assert sysctl["net.ipv4.conf.default.rp_filter"] == {
         "value": 1, "file": "/etc/sysctl.d/20-b.conf", "line": 1}
     assert sysctl["net.ipv4.conf.nv0.accept_redirects"]["value"] == 1  # explicit beats the glob
+    # ... even a glob in a later file (systemd-sysctl: explicit settings are never overridden)
+    assert sysctl["net.ipv4.conf.nv1.arp_announce"]["value"] == 1
+    assert sysctl["net.ipv4.conf.nv0.arp_announce"]["value"] == 2
     assert sysctl["net.ipv4.conf.nv1.accept_redirects"]["glob"] == "net.ipv4.conf.*.accept_redirects"
     checked = 0
     for key, record in sysctl.items():
