@@ -49,6 +49,9 @@ _GLOB_CHARS = re.compile(r"[*?\[]")
 _IFUPDOWN_PART = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
+_DIRECTORY = "directory"
+
+
 class Unreadable(Exception):
     """A configuration file that cannot be used; the message is the reason."""
 
@@ -98,9 +101,11 @@ class ConfFiles:
                     continue
                 shown = "%s/%s" % (directory.rstrip("/"), name)
                 target = self._resolve(real_dir, name, shown)
-                if target is False:
+                if target is _DIRECTORY:
                     continue
-                found[name] = (shown, target)
+                # an unusable entry still takes its name, as systemd would use it: later
+                # directories do not get to fill in for a file we could not read
+                found[name] = (shown, target or None)
         return found
 
     def _resolve(self, real_dir, name, shown):
@@ -131,7 +136,7 @@ class ConfFiles:
                 return False
             path = target
         if stat.S_ISDIR(info.st_mode):
-            return False  # drop-in directories are listed on their own
+            return _DIRECTORY  # drop-in directories are listed on their own
         if not stat.S_ISREG(info.st_mode):
             self.error(shown, "not a regular file")
             return False
@@ -196,6 +201,9 @@ class ConfFiles:
         if not os.path.lexists(os.path.join(real_dir, name)):
             return None
         target = self._resolve(real_dir, name, path)
+        if target is _DIRECTORY:
+            self.error(path, "a directory, not a file")
+            return None
         if not target:
             return None
         return path, target

@@ -336,3 +336,17 @@ def test_first_match_mixes_exact_names_and_globs_in_file_order(tmp_path):
     document, _w = boot(tmp_path, known=["a1", "b1", "b2"])
     mtus = dict((n, r["mtu"]) for n, r in document["interfaces"].items())
     assert mtus == {"a1": 1001, "b1": 1002, "b2": 1003}
+
+
+def test_an_unreadable_file_still_masks_the_vendor_file_of_its_name(tmp_path):
+    write(tmp_path, "/usr/lib/systemd/network/10-e.network", "[Match]\nName=eth0\n")
+    link(tmp_path, "/etc/systemd/network/10-e.network", "/srv/elsewhere.network")
+    document, _w = boot(tmp_path, known=["eth0"])
+    assert "leads out" in errors(document)["/etc/systemd/network/10-e.network"]
+    assert document["interfaces"] == {}  # systemd would use the /etc entry, never the vendor one
+
+
+def test_a_directory_where_a_file_belongs_is_an_error(tmp_path):
+    os.makedirs(os.path.join(str(tmp_path), "etc/network/interfaces"))
+    document, _w = boot(tmp_path)
+    assert errors(document) == {"/etc/network/interfaces": "a directory, not a file"}
