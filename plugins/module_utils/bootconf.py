@@ -355,10 +355,14 @@ def gather_sysctl(files, proc_root=None):
 # ---------------------------------------------------------------------------
 # systemd unit-style INI (networkd)
 # ---------------------------------------------------------------------------
-def parse_unit_text(text, shown, files, sections=None):
-    """[(section, key, value)] in order; systemd's comments and line continuations."""
+def parse_unit_text(text, shown, files):
+    """[(section, key, value, block)] in order; ``block`` tells repeated sections apart.
+
+    systemd's comments (``#``, ``;``) and line continuations (trailing ``\\``).
+    """
     items = []
     section = None
+    block = 0
     pending = ""
     for number, raw in enumerate(text.splitlines(), 1):
         line = pending + raw.strip() if pending else raw.strip()
@@ -374,6 +378,7 @@ def parse_unit_text(text, shown, files, sections=None):
                 section = None
                 continue
             section = line[1:-1].strip()
+            block = number
             continue
         if "=" not in line:
             files.error(shown, "line %d: not an assignment: %r" % (number, line[:80]))
@@ -382,7 +387,7 @@ def parse_unit_text(text, shown, files, sections=None):
             files.error(shown, "line %d: assignment outside a section" % number)
             continue
         key, value = line.split("=", 1)
-        items.append((section, key.strip(), value.strip()))
+        items.append((section, key.strip(), value.strip(), block))
     return items
 
 
@@ -394,12 +399,16 @@ class _Unit:
         self.sources = []
 
     def add(self, shown, items):
+        index = len(self.sources)
         self.sources.append(shown)
-        self.items.extend(items)
+        self.items.extend((sec, key, val, (index, block)) for sec, key, val, block in items)
+
+    def keys(self, section):
+        return set(key for sec, key, _val, _block in self.items if sec == section)
 
     def last(self, section, key):
         value = None
-        for sec, name, val in self.items:
+        for sec, name, val, _block in self.items:
             if sec == section and name == key:
                 value = val
         return value or None
@@ -407,7 +416,7 @@ class _Unit:
     def values(self, section, key):
         """Every value in order; an empty assignment resets the list (systemd)."""
         values = []
-        for sec, name, val in self.items:
+        for sec, name, val, _block in self.items:
             if sec == section and name == key:
                 if not val:
                     values = []
@@ -416,19 +425,12 @@ class _Unit:
         return values
 
     def section_values(self, section, key):
-        """Values of ``key`` in each occurrence of ``section`` (e.g. one [Address] per address)."""
-        values = []
-        current = []
-        previous_section = None
-        for sec, name, val in self.items:
-            if sec != previous_section and current:
-                values.extend(current[-1:])
-                current = []
-            previous_section = sec
+        """The last ``key`` of each ``[section]`` block (e.g. one [Address] per address)."""
+        by_block = {}
+        for sec, name, val, block in self.items:
             if sec == section and name == key and val:
-                current.append(val)
-        values.extend(current[-1:])
-        return values
+                by_block[block] = val
+        return [by_block[block] for block in sorted(by_block)]
 
 
 def _networkd_units(files):
@@ -531,7 +533,7 @@ def gather_networkd(files, known_names):
     candidates = set(known_names) | set(netdevs)
     networks = []
     for _name, unit in units[".network"]:
-        other = sorted(set(key for sec, key, _v in unit.items if sec == "Match" and key != "Name"))
+        other = sorted(unit.keys("Match") - {"Name"})
         if other:
             # Type, Driver, Path, Virtualization... need udev or the boot itself
             files.unevaluated.append({"path": unit.sources[0], "match": other})

@@ -119,7 +119,8 @@ def test_networkd_masking_dropins_and_first_match(tmp_path):
           "[Match]\nName=eth0\n[Link]\nMTUBytes=1400\n[Network]\nAddress=198.18.2.1/24\nDHCP=ipv6\n")
     write(tmp_path, "/usr/lib/systemd/network/10-eth.network.d/50-mtu.conf", "[Link]\nMTUBytes=1300\n")
     write(tmp_path, "/etc/systemd/network/10-eth.network.d/60-addr.conf",
-          "[Network]\nAddress=\nAddress=198.18.3.1/24\n[Address]\nAddress=198.18.4.1/24\n")
+          "[Network]\nAddress=\nAddress=198.18.3.1/24\n[Address]\nAddress=198.18.4.1/24\n"
+          "[Address]\nAddress=198.18.5.1/24\n")
     write(tmp_path, "/etc/systemd/network/20-all.network", "[Match]\nName=eth* veth*\n[Network]\nBridge=br0\n")
     write(tmp_path, "/etc/systemd/network/br0.netdev", NETDEV)
     document, _w = boot(tmp_path, known=["eth0", "eth1", "lo"])
@@ -127,7 +128,8 @@ def test_networkd_masking_dropins_and_first_match(tmp_path):
     eth0 = interfaces["eth0"]
     assert eth0["manager"] == "networkd"
     assert eth0["mtu"] == 1300  # the drop-in beats the main file
-    assert eth0["addresses"] == ["198.18.3.1/24", "198.18.4.1/24"]  # Address= reset the list
+    # Address= reset the list; each [Address] block adds one
+    assert eth0["addresses"] == ["198.18.3.1/24", "198.18.4.1/24", "198.18.5.1/24"]
     assert (eth0["dhcp4"], eth0["dhcp6"]) == (False, True)
     assert eth0["sources"] == ["/etc/systemd/network/10-eth.network",
                                "/usr/lib/systemd/network/10-eth.network.d/50-mtu.conf",
