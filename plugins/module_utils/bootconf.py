@@ -543,7 +543,16 @@ def gather_networkd(files, known_names):
         for pattern in patterns:
             if pattern and not _GLOB_CHARS.search(pattern) and not patterns[0].startswith("!"):
                 candidates.add(pattern)
-    links = [(unit.values("Match", "OriginalName"), unit) for _n, unit in units[".link"]]
+    links = []
+    for _name, unit in units[".link"]:
+        patterns = unit.values("Match", "OriginalName")
+        if not patterns:
+            continue  # matched by udev properties only (Type, Driver, Path...): not by name
+        other = sorted(unit.keys("Match") - {"OriginalName"})
+        if other:
+            files.unevaluated.append({"path": unit.sources[0], "match": other})
+            continue
+        links.append((patterns, unit))
     first_network = _first_match(networks)
     for ifname in sorted(candidates):
         network = first_network(ifname)

@@ -335,7 +335,7 @@ ansible_facts:
               elements: dict
             unevaluated:
               description: >-
-                networkd C(.network) files left out of the prediction because they match on keys
+                networkd C(.network) and C(.link) files left out of the prediction because they match on keys
                 that need udev or the boot itself (Type, Driver, Path, ...): C(path), C(match).
               returned: always
               type: list

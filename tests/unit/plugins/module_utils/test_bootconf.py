@@ -352,3 +352,14 @@ def test_a_directory_where_a_file_belongs_is_an_error(tmp_path):
     os.makedirs(os.path.join(str(tmp_path), "etc/network/interfaces"))
     document, _w = boot(tmp_path)
     assert errors(document) == {"/etc/network/interfaces": "a directory, not a file"}
+
+
+def test_link_files_matched_by_more_than_the_name_are_unevaluated(tmp_path):
+    write(tmp_path, "/etc/systemd/network/10-e.network", "[Match]\nName=eth0\n")
+    write(tmp_path, "/etc/systemd/network/10-drv.link",
+          "[Match]\nOriginalName=eth0\nDriver=virtio_net\n[Link]\nMTUBytes=9000\n")
+    write(tmp_path, "/etc/systemd/network/20-udev.link", "[Match]\nType=ether\n[Link]\nMTUBytes=8000\n")
+    write(tmp_path, "/etc/systemd/network/30-name.link", "[Match]\nOriginalName=eth*\n[Link]\nMTUBytes=7000\n")
+    document, _w = boot(tmp_path, known=["eth0"])
+    assert document["interfaces"]["eth0"]["mtu"] == 7000
+    assert document["unevaluated"] == [{"path": "/etc/systemd/network/10-drv.link", "match": ["Driver"]}]
