@@ -602,6 +602,9 @@ _NETPLAN_KINDS = (("ethernets", "ethernet"), ("wifis", "wifi"), ("bridges", "bri
                   ("virtual-ethernets", "veth"), ("modems", "modem"), ("nm-devices", None))
 
 
+_NETPLAN_KEYS = frozenset(["version", "renderer"] + [section for section, _kind in _NETPLAN_KINDS])
+
+
 def netplan_files(files):
     """[{path, text}] in netplan's merge order (basename order; /run over /etc over /lib)."""
     chosen = {}
@@ -643,7 +646,8 @@ def _netplan_records(merged, warnings):
             continue
         if section == "virtual-ethernets":
             warnings.append("netplan 0.106 (Debian 12) refuses virtual-ethernets (veth arrived in "
-                            "netplan 0.107): the veth definitions in netplan may not apply at boot")
+                            "netplan 0.107) and then generates nothing at all: this prediction "
+                            "holds for netplan 0.107 or newer only")
         renderer = devices.get("renderer") if isinstance(devices.get("renderer"), str) else None
         for ident, conf in devices.items():
             if ident == "renderer" or not isinstance(conf, dict):
@@ -733,6 +737,9 @@ def _netplan_problem(data):
     """What netplan generate would reject in one parsed file (the checks we know), or None."""
     if "network" in data and not isinstance(data["network"], dict):
         return "network: expected a mapping"
+    unknown = sorted(set(data.get("network") or {}) - _NETPLAN_KEYS)
+    if unknown:
+        return "network: unknown key %r" % unknown[0]
     for section, devices in _netplan_sections(data):
         for ident, conf in devices.items():
             if ident == "renderer":

@@ -216,6 +216,7 @@ def test_netplan_duplicate_keys_merge_and_veth_warns(tmp_path):
     ("- a\n", "not a YAML mapping"),
     ("network:\n  ethernets:\n    x: {mtu: abc}\n", "network.ethernets.x.mtu: invalid unsigned int"),
     ("network:\n  ethernets:\n    x: {addresses: 198.18.1.1/24}\n", "expected a sequence"),
+    ("network:\n  ethernet:\n    x: {mtu: 1400}\n", "network: unknown key 'ethernet'"),
 ])
 def test_one_bad_netplan_file_means_no_netplan_at_boot(tmp_path, bad, reason):
     write(tmp_path, "/etc/netplan/10-good.yaml", "network:\n  ethernets:\n    eth0: {mtu: 1400}\n")
