@@ -808,30 +808,36 @@ def _keyfile_candidate(name):
 
 
 def parse_keyfile(text, shown, files):
-    """{section: {key: value}}; a duplicate key or group is an error (None)."""
-    sections = {}
+    """{group: {key: value}} read as GLib's GKeyFile does (NetworkManager's parser).
+
+    Measured with GLib: a repeated group merges into the first, a repeated key
+    keeps the last value; both are noted in ``boot.errors``. A line that is no
+    group, key=value or comment makes GKeyFile (so NM) reject the file: None.
+    """
+    groups = {}
     current = None
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
-        if not line or line[0] in "#;":
+        if not line or line[0] == "#":
             continue
         if line.startswith("[") and line.endswith("]"):
-            name = line[1:-1].strip()
-            if name in sections:
-                files.error(shown, "line %d: group [%s] appears twice" % (number, name))
-                return None
-            current = sections[name] = {}
+            name = line[1:-1]
+            if name in groups:
+                files.error(shown, "line %d: group [%s] appears twice: merged, as GLib does"
+                            % (number, name))
+            current = groups.setdefault(name, {})
             continue
         if "=" not in line or current is None:
-            files.error(shown, "line %d: not a key=value line in a group" % number)
+            files.error(shown, "line %d: not a group, key=value or comment: "
+                        "NetworkManager ignores the file" % number)
             return None
         key, value = line.split("=", 1)
         key = key.strip()
         if key in current:
-            files.error(shown, "line %d: key %s appears twice" % (number, key))
-            return None
+            files.error(shown, "line %d: key %s appears twice: the last value is used, as GLib does"
+                        % (number, key))
         current[key] = value.strip()
-    return sections
+    return groups
 
 
 def _keyfile_addresses(section):

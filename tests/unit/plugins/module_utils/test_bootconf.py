@@ -255,7 +255,10 @@ def test_networkmanager_keyfile_and_permissions(tmp_path):
     write(tmp_path, "/etc/NetworkManager/system-connections/open.nmconnection",
           KEYFILE.replace("eth3", "eth4"), 0o644)
     write(tmp_path, "/etc/NetworkManager/system-connections/dup.nmconnection",
-          "[connection]\ntype=ethernet\ntype=bridge\ninterface-name=eth5\n", 0o600)
+          "[connection]\ntype=ethernet\ntype=bridge\n[ipv4]\nmethod=auto\n[connection]\n"
+          "interface-name=eth5\n", 0o600)
+    write(tmp_path, "/etc/NetworkManager/system-connections/junk.nmconnection",
+          "[connection]\ninterface-name=eth6\njunk line\n", 0o600)
     write(tmp_path, "/etc/NetworkManager/system-connections/lan.nmconnection~", KEYFILE, 0o600)
     document, warnings = boot(tmp_path)
     eth3 = document["interfaces"]["eth3"]
@@ -265,8 +268,13 @@ def test_networkmanager_keyfile_and_permissions(tmp_path):
     assert (eth3["dhcp4"], eth3["dhcp6"], eth3["ipv4_method"]) == (False, True, "manual")
     assert "eth4" not in document["interfaces"]
     assert any("open.nmconnection" in w and "0644" in w for w in warnings)
-    assert "key type appears twice" in errors(document)[
-        "/etc/NetworkManager/system-connections/dup.nmconnection"]
+    # GLib (measured): the last value of a repeated key, repeated groups merged
+    assert document["interfaces"]["eth5"]["kind"] == "bridge"
+    reasons = [e["reason"] for e in document["errors"] if e["path"].endswith("dup.nmconnection")]
+    assert len(reasons) == 2 and "key type appears twice" in reasons[0]
+    assert "eth6" not in document["interfaces"]
+    assert "NetworkManager ignores the file" in errors(document)[
+        "/etc/NetworkManager/system-connections/junk.nmconnection"]
 
 
 # --------------------------------------------------------------------------- ifupdown
