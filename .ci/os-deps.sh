@@ -28,6 +28,18 @@ if [ "${#need[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# boot facts: ifquery reads ifupdown files exactly as ifup does. Extracted into .build, never
+# installed: the package's postinst writes /etc/network/interfaces and enables networking.service.
+ifq_dir="$(cd "$(dirname "$0")/.." && pwd)/.build/ifupdown"
+if ! command -v ifquery >/dev/null 2>&1 && [ ! -x "$ifq_dir/sbin/ifquery" ] && command -v apt-get >/dev/null 2>&1; then
+  tmp=$(mktemp -d)
+  if (cd "$tmp" && apt-get download -qq ifupdown 2>/dev/null) && dpkg-deb -x "$tmp"/ifupdown_*.deb "$ifq_dir"; then
+    echo "extracted ifquery into $ifq_dir (ifupdown is not installed)"
+  else
+    echo "could not extract ifupdown's ifquery; the boot tests skip that check" >&2
+  fi
+  rm -rf "$tmp"
+fi
 if ! ip -json link show lo >/dev/null 2>&1; then
   echo "iproute2 'ip' does not support -json; iproute2 >= 4.14 is required" >&2
   exit 1

@@ -10,6 +10,7 @@ network-manager has it (else hand-written, and labelled so in the file).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import random
@@ -32,6 +33,15 @@ def _write(path: Path, text: str, mode: int = 0o644) -> Path:
     path.write_text(text)
     os.chmod(path, mode)
     return path
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _ifquery() -> str | None:
+    """ifupdown's ifquery: installed, or extracted by .ci/os-deps.sh (never installed there)."""
+    extracted = REPO / ".build" / "ifupdown" / "sbin" / "ifquery"
+    return shutil.which("ifquery") or (str(extracted) if extracted.exists() else None)
 
 
 def _nm_keyfile(name: str, cidr: str, mac: str) -> str:
@@ -223,6 +233,19 @@ def test_networkmanager_and_ifupdown_predictions(host_etc):
     assert (if0["manager"], if0["mtu"], if0["addresses"], if0["enabled"]) == (
         "ifupdown", 1420, [f"198.19.{n}.4/24"], True)
     assert if0["sources"] == ["/etc/network/interfaces.d/if0"]
+    ifquery = _ifquery()
+    if ifquery is None:
+        pytest.skip("ifquery (ifupdown) is not available: the ifupdown files were checked "
+                    "against the reader only")
+    # ifupdown's own parser, inside the host (its /etc/network): what ifup would bring up
+    auto = lab.exec(host, [ifquery, "-i", "/etc/network/interfaces", "-l"]).stdout.split()
+    assert sorted(auto) == sorted(name for name, r in interfaces.items()
+                                  if r["manager"] == "ifupdown" and r["enabled"])
+    options = dict(line.split(": ", 1) for line in
+                   lab.exec(host, [ifquery, "-i", "/etc/network/interfaces", "if0"]).stdout.splitlines())
+    assert int(options["mtu"]) == if0["mtu"]
+    prefix = ipaddress.ip_network("0.0.0.0/%s" % options["netmask"]).prefixlen
+    assert [f"{options['address']}/{prefix}"] == if0["addresses"]
 
 
 def test_target_without_pyyaml_gets_the_same_prediction(host_etc):
