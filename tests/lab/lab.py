@@ -86,7 +86,8 @@ shutil.chown("/run/systemd/netif", "systemd-network", "systemd-network")
 if generated and os.path.isdir(generated):
     shutil.copytree(generated, "/run/systemd/network")
 proc = subprocess.Popen([networkd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-states, end = {}, time.monotonic() + timeout
+states, end, idle_since = {}, time.monotonic() + timeout, None
+final = ("configured", "failed", "unmanaged", "linger")
 time.sleep(0.3)
 while time.monotonic() < end and proc.poll() is None:
     states = {}
@@ -94,8 +95,15 @@ while time.monotonic() < end and proc.poll() is None:
         fields = dict(line.split("=", 1) for line in open(path).read().splitlines() if "=" in line)
         states[os.path.basename(path)] = fields
     managed = [f for f in states.values() if f.get("NETWORK_FILE")]
-    if managed and all(f.get("ADMIN_STATE") in ("configured", "failed", "unmanaged") for f in managed):
+    if managed and all(f.get("ADMIN_STATE") in final for f in managed):
         break
+    # nothing to manage (no .network matches): give netdevs 2 s to appear, then stop
+    if states and not managed and all(f.get("ADMIN_STATE") in final for f in states.values()):
+        idle_since = idle_since or time.monotonic()
+        if time.monotonic() - idle_since > 2:
+            break
+    else:
+        idle_since = None
     time.sleep(0.1)
 proc.terminate()
 try:
