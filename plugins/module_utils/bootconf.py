@@ -711,7 +711,7 @@ def finish_netplan(pending, yaml_load, errors, warnings):
             errors.append({"path": entry["path"],
                            "reason": "%s: merged as netplan does (later values win)" % duplicate})
         merged = _merge(merged, data)
-        for section, devices in _netplan_sections(data):
+        for _section, devices in _netplan_sections(data):
             for ident in devices:
                 origin.setdefault(ident, []).append(entry["path"])
     if broken:
