@@ -80,3 +80,11 @@ def test_interfaces_and_exclude_globs_apply_to_boot_interfaces():
     request = reader.GatherRequest(gather_subset=["boot"], interfaces=["eth*"], exclude=["eth3"])
     boot, _w = offline_boot(CAPTURE, {"interfaces": {}}, request.wants_name)
     assert sorted(boot["interfaces"]) == ["eth0", "eth1", "eth2"]
+
+
+def test_a_netplan_id_longer_than_a_kernel_name_is_schema_valid(boot_validator):
+    boot, _w = offline_boot({"/etc/netplan/a.yaml": "network:\n  ethernets:\n    uplink-by-mac-address:\n"
+                             "      match: {macaddress: '02:00:c6:12:00:01'}\n      mtu: 1400\n"},
+                            {"interfaces": {}})
+    assert list(boot["interfaces"]) == ["uplink-by-mac-address"]
+    assert [e.message for e in boot_validator.iter_errors(boot)] == []
