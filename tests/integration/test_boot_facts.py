@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import run_ansible, run_playbook
+from tests.integration.helpers import run_ansible, run_offline_playbook
 from tests.integration.test_interface_facts import facts_via_ansible
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/lib/systemd/systemd-networkd"),
@@ -287,26 +287,12 @@ def test_offline_capture_of_the_boot_files_gives_the_live_prediction(host_etc, t
             files["/etc/" + str(path.relative_to(etc))] = text
     (tmp_path / "capture.json").write_text(lab.exec(host, ["ip", "-json", "-d", "addr", "show"]).stdout)
     (tmp_path / "files.json").write_text(json.dumps(files))
-    playbook = """
-- hosts: nowhere
-  gather_facts: false
-  tasks:
+    offline = run_offline_playbook(lab, """\
     - hostnet.netif.interface_facts:
         gather_subset: [links, boot]
         running_config: "{{ lookup('file', '%(dir)s/capture.json') }}"
         boot_files: "{{ lookup('file', '%(dir)s/files.json') | from_json }}"
-    - ansible.builtin.copy:
-        content: "{{ ansible_facts.netif.boot | to_json }}"
-        dest: "%(dir)s/out.json"
-      delegate_to: localhost
-""" % {"dir": tmp_path}
-    inventory = tmp_path / "inv.ini"
-    # 198.18.255.254 is inside the lab range and nothing answers there
-    inventory.write_text("nowhere ansible_host=198.18.255.254 ansible_connection=ssh "
-                         "ansible_ssh_timeout=2\n")
-    rc, out, err = run_playbook(lab, playbook, None, "-i", str(inventory))
-    assert rc == 0, out[-3000:] + err[-3000:]
-    offline = json.loads((tmp_path / "out.json").read_text())
+""" % {"dir": tmp_path}, tmp_path)["boot"]
     assert offline["interfaces"] == live["interfaces"]
     explicit = {k: v for k, v in live["sysctl"].items() if "glob" not in v}
     assert {k: v for k, v in offline["sysctl"].items() if "glob" not in v} == explicit
