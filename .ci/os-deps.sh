@@ -11,6 +11,13 @@ command -v git >/dev/null 2>&1 || need+=(git)
 command -v sysctl >/dev/null 2>&1 || [ -x /usr/sbin/sysctl ] || need+=(procps)    # persist-file test
 command -v chattr >/dev/null 2>&1 || need+=(e2fsprogs)                            # failed-write test
 command -v flock >/dev/null 2>&1 || need+=(util-linux)                            # gate scripts
+command -v netplan >/dev/null 2>&1 || need+=(netplan.io)     # boot facts: netplan generate --root-dir
+[ -x /lib/systemd/systemd-networkd ] || need+=(systemd)       # boot facts: Lab.reboot runs networkd
+# boot facts: keyfiles from `nmcli --offline`. Only where no init system can start the daemon:
+# with systemd as PID 1 the package would start NetworkManager on the machine itself.
+if ! command -v nmcli >/dev/null 2>&1 && [ ! -d /run/systemd/system ]; then
+  need+=(network-manager)
+fi
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing Debian packages: ${need[*]} (run as root, or install them)" >&2
@@ -20,6 +27,18 @@ if [ "${#need[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# boot facts: ifquery reads ifupdown files exactly as ifup does. Extracted into .build, never
+# installed: the package's postinst writes /etc/network/interfaces and enables networking.service.
+ifq_dir="$(cd "$(dirname "$0")/.." && pwd)/.build/ifupdown"
+if ! command -v ifquery >/dev/null 2>&1 && [ ! -x "$ifq_dir/sbin/ifquery" ] && command -v apt-get >/dev/null 2>&1; then
+  tmp=$(mktemp -d)
+  if (cd "$tmp" && apt-get download -qq ifupdown 2>/dev/null) && dpkg-deb -x "$tmp"/ifupdown_*.deb "$ifq_dir"; then
+    echo "extracted ifquery into $ifq_dir (ifupdown is not installed)"
+  else
+    echo "could not extract ifupdown's ifquery; the boot tests skip that check" >&2
+  fi
+  rm -rf "$tmp"
 fi
 if ! ip -json link show lo >/dev/null 2>&1; then
   echo "iproute2 'ip' does not support -json; iproute2 >= 4.14 is required" >&2

@@ -20,9 +20,12 @@ SCHEMA_VERSION = 1
 # ---------------------------------------------------------------------------
 # gather subsets
 # ---------------------------------------------------------------------------
-SUBSETS = ("links", "addresses", "stats", "sysctl", "routes", "connectivity", "packet_sockets")
+SUBSETS = ("links", "addresses", "stats", "sysctl", "routes", "connectivity", "packet_sockets",
+           "boot")
+# boot reads configuration files, not the kernel: named explicitly, never implied by all
+OPT_IN_SUBSETS = ("boot",)
 SUBSET_ALIASES = {
-    "all": set(SUBSETS),
+    "all": set(SUBSETS) - set(OPT_IN_SUBSETS),
     "min": {"links"},
 }
 DEFAULT_SUBSETS = ("links", "addresses", "routes", "connectivity")

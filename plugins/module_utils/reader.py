@@ -26,7 +26,7 @@ from ansible_collections.hostnet.netif.plugins.module_utils.errors import (
     InputError,
     ParseError,
 )
-from ansible_collections.hostnet.netif.plugins.module_utils import model
+from ansible_collections.hostnet.netif.plugins.module_utils import bootconf, model
 
 SYSFS_NET = "/sys/class/net"
 PROCFS_NET = "/proc/sys/net"
@@ -974,7 +974,14 @@ def gather(ip, request, files=None):
     packet_sockets = None
     if "packet_sockets" in request.subsets:
         packet_sockets = read_packet_sockets()
-    return build_document(links, request, v4, v6, files, packet_sockets)
+    document, warnings = build_document(links, request, v4, v6, files, packet_sockets)
+    if "boot" in request.subsets:
+        known = [link.get("ifname") for link in links if link.get("ifname")]
+        document["boot"], boot_warnings = bootconf.gather_boot(
+            bootconf.ConfFiles(), known, os.path.dirname(files.procfs), bootconf.yaml_loader(),
+            request.wants_name)
+        warnings.extend(boot_warnings)
+    return document, warnings
 
 
 def parse_running_config(text, request):

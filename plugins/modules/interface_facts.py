@@ -62,6 +62,13 @@ options:
         DHCP clients) and the processes holding them (reads C(/proc/net/packet), one netlink
         dump, and the C(/proc/<pid>/fd) links of every process when there is a packet socket).
       - V(all) is every subset. Prefix an entry with C(!) to exclude it; a list of
+        C(default_routes). V(connectivity) adds C(connectivity).
+      - V(boot) adds C(boot), what the next boot will apply, read from configuration
+        files (systemd-networkd, netplan, NetworkManager keyfiles, ifupdown, sysctl.d in
+        systemd-sysctl order). It is opt-in (name it explicitly); V(all) does not include it,
+        because it reads files rather than the kernel and costs more on hosts with many
+        configuration files.
+      - V(all) is every subset but V(boot). Prefix an entry with C(!) to exclude it; a list of
         exclusions only (for example V(!addresses)) starts from the default.
       - The default is the fast set, everything but V(stats) and V(sysctl),
         which keeps the returned document lean on hosts with thousands of interfaces.
@@ -74,6 +81,7 @@ options:
       - Globs match the names as the facts spell them (escaped names included).
         An entry without glob characters (C(*), C(?), C([)) that names no
         interface on the host gives a warning.
+      - O(interfaces) and O(exclude) also select the names of C(boot.interfaces).
     type: list
     elements: str
     default: []
@@ -109,6 +117,14 @@ options:
         The document is built offline on the controller and no host is touched;
         sysfs-only facts (driver, speed, duplex) and sysctls are C(null)/absent.
     type: str
+  boot_files:
+    description:
+      - Captured boot configuration files for offline use with O(running_config) and
+        O(gather_subset=boot), as a dict of absolute path (for example
+        C(/etc/systemd/network/10-eth0.network)) to the file's text. They are read on the
+        controller exactly like a host's files; symlinks and file modes are not part of a
+        capture, so NetworkManager keyfiles are taken as mode 0600.
+    type: dict
 notes:
   - C(speed_mbps) and C(duplex) are read for physical, wireless and bond
     interfaces only; virtual interfaces report a nominal speed, returned as C(null).
@@ -140,6 +156,18 @@ EXAMPLES = r"""
 - name: Build the document offline from a capture
   hostnet.netif.interface_facts:
     running_config: "{{ lookup('file', 'captures/host1-ip-addr.json') }}"
+  delegate_to: localhost
+
+- name: What the next boot applies (networkd, netplan, NetworkManager, ifupdown, sysctl.d)
+  hostnet.netif.interface_facts:
+    gather_subset: [links, boot]
+
+- name: The same from captures, on the controller
+  hostnet.netif.interface_facts:
+    gather_subset: [links, boot]
+    running_config: "{{ lookup('file', 'captures/host1-ip-addr.json') }}"
+    boot_files:
+      /etc/systemd/network/10-eth0.network: "{{ lookup('file', 'captures/host1/10-eth0.network') }}"
   delegate_to: localhost
 
 - name: Show the effective rp_filter of eth0
@@ -387,6 +415,45 @@ ansible_facts:
             see every interface's traffic but make none promiscuous).
           returned: when O(gather_subset) includes V(packet_sockets)
           type: dict
+        boot:
+          description:
+            - What the next boot applies, read from configuration files; nothing is run.
+            - Files are read with a size limit (1 MiB), as UTF-8 text, and a symlink is followed
+              only inside its own directory (a link to C(/dev/null) or an empty file masks).
+          returned: when O(gather_subset) includes V(boot)
+          type: dict
+          contains:
+            interfaces:
+              description: >-
+                Per interface name: C(manager) (netplan, networkd, NetworkManager or ifupdown; the
+                first of these that configures it, the others in C(also_configured_by)),
+                C(sources) (the files, drop-ins included), the predicted C(kind), C(mtu), C(mac),
+                C(master), C(enabled) (brought up at boot), static C(addresses) (CIDR strings),
+                C(dhcp4), C(dhcp6); netplan adds C(netplan_id) and C(renderer), NetworkManager
+                C(ipv4_method) and C(ipv6_method).
+              returned: always
+              type: dict
+            sysctl:
+              description: >-
+                Every C(net.*) key the sysctl.d files set, with C(value), C(file) and C(line) of the
+                assignment that wins in systemd-sysctl order (C(/etc), C(/run), C(/usr/local/lib),
+                C(/usr/lib) C(sysctl.d), same basename masking, lexical order; C(/etc/sysctl.conf)
+                last). A glob key is expanded over the keys the host has (C(glob) names the
+                pattern; offline it stays one entry); C(ignore_failure) marks a C(-) prefix.
+              returned: always
+              type: dict
+            errors:
+              description: Files that could not be read or parsed (C(path), C(reason)); never a failed gather.
+              returned: always
+              type: list
+              elements: dict
+            unevaluated:
+              description: >-
+                networkd C(.network) and C(.link) files left out of the prediction because they match on keys
+                that need udev or the boot itself (Type, Driver, Path, ...): C(path), C(match).
+              returned: always
+              type: list
+              elements: dict
         summary:
           description: Counts of interfaces, up, running, addresses and interfaces per kind.
           returned: always
@@ -405,6 +472,7 @@ ARGUMENT_SPEC = dict(
     kinds=dict(type="list", elements="str", default=[]),
     sysctl_keys=dict(type="list", elements="str", no_log=False),
     running_config=dict(type="str"),
+    boot_files=dict(type="dict"),
 )
 
 

@@ -78,3 +78,21 @@ def without_counters(value):
     if isinstance(value, list):
         return [without_counters(v) for v in value]
     return value
+
+
+def run_offline_playbook(lab, tasks: str, workdir: Path) -> dict:
+    """Run ``tasks`` (YAML of a task list, 4-space indented) on ``nowhere``, a host nothing
+    answers for (198.18.255.254, inside the lab range): passing proves they touch no host.
+    Returns ``ansible_facts.netif`` as the play left it."""
+    out = Path(workdir) / "offline-netif.json"
+    playbook = ("- hosts: nowhere\n  gather_facts: false\n  tasks:\n%s"
+                "    - ansible.builtin.copy:\n"
+                "        content: \"{{ ansible_facts.netif | to_json }}\"\n"
+                "        dest: \"%s\"\n"
+                "      delegate_to: localhost\n" % (tasks, out))
+    inventory = Path(workdir) / "offline-inv.ini"
+    inventory.write_text("nowhere ansible_host=198.18.255.254 ansible_connection=ssh "
+                         "ansible_ssh_timeout=2\n")
+    rc, stdout, stderr = run_playbook(lab, playbook, None, "-i", str(inventory))
+    assert rc == 0, stdout[-3000:] + stderr[-3000:]
+    return json.loads(out.read_text())

@@ -452,3 +452,52 @@ def test_atexit_cleans_up_after_crashed_process():
         assert leftovers(name) == {}
     finally:
         reap(name)
+
+
+def _etc_left(name: str) -> list[str]:
+    return sorted(str(p) for p in Path("/etc/netns").glob(f"{name}-h*"))
+
+
+def test_per_host_etc_is_the_hosts_own_and_goes_with_the_lab():
+    name = _unique_name()
+    root_sysctl = set(os.listdir("/etc/sysctl.d"))
+    lab = Lab(name=name, hosts=1, etc=True).up()
+    try:
+        h = lab.hosts[0]
+        etc = lab.etc_dir(h)
+        assert etc == Path(f"/etc/netns/{h.netns}")
+        (etc / "sysctl.d" / "10-lab.conf").write_text("net.ipv4.ip_forward = 1\n")
+        # the namespace sees the host's file; a file written inside lands in the host's /etc
+        assert lab.exec(h, ["ls", "/etc/sysctl.d"]).stdout.split() == ["10-lab.conf"]
+        lab.exec(h, ["tee", "/etc/netplan/90-inside.yaml"], input="network: {}\n")
+        assert (etc / "netplan" / "90-inside.yaml").exists()
+        assert not Path("/etc/netplan/90-inside.yaml").exists()
+        assert set(os.listdir("/etc/sysctl.d")) == root_sysctl
+        # over SSH too (a module's view)
+        out = subprocess.run(lab.ssh_argv(h) + ["ls", "/etc/sysctl.d"], capture_output=True,
+                             text=True, timeout=30, check=True).stdout
+        assert out.split() == ["10-lab.conf"]
+        # a reboot forgets runtime state, keeps /etc, applies sysctl.d inside the namespace only
+        lab.add_bridge(h, "rt0")
+        root_forward = Path("/proc/sys/net/ipv4/ip_forward").read_text()
+        lab.reboot(h, networkd=False)
+        assert "rt0" not in {link["ifname"] for link in lab.ip_json(h, "link", "show")}
+        assert lab.read_proc(h, "sys/net/ipv4/ip_forward") == "1"
+        assert Path("/proc/sys/net/ipv4/ip_forward").read_text() == root_forward
+        assert _tcp_open(h.ip)
+    finally:
+        lab.down()
+    assert leftovers(name) == {} and _etc_left(name) == []
+
+
+def test_reap_removes_per_host_etc_by_convention():
+    name = _unique_name()
+    try:
+        lab = Lab(name=name, hosts=2, etc=True).up()
+        lab.detach()
+        shutil.rmtree(lab.state_dir)
+        assert len(_etc_left(name)) == 2
+        assert reap(name) == [name]
+        assert leftovers(name) == {} and _etc_left(name) == []
+    finally:
+        reap(name)

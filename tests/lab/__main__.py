@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     p_up.add_argument("--hosts", type=int, default=2)
     p_up.add_argument("--name", default=None, help="lab name (default: nl + 4 random hex digits)")
     p_up.add_argument("--workdir", default=None)
+    p_up.add_argument("--etc", action="store_true",
+                      help="give each host its own /etc (/etc/netns/<host>: networkd, netplan, "
+                           "sysctl.d, NetworkManager, network)")
     p_up.add_argument("--ansible-cfg", action="store_true",
                       help="also write <workdir>/ansible.cfg (inventory, this checkout's collection, ssh "
                            "settings) and print how to use it (make lab)")
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.cmd == "up":
-            lab = Lab(name=args.name, hosts=args.hosts, workdir=args.workdir).up()
+            lab = Lab(name=args.name, hosts=args.hosts, workdir=args.workdir, etc=args.etc).up()
             lab.detach()
             if args.ansible_cfg:
                 print(try_it(lab, write_ansible_cfg(lab)))

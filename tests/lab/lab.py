@@ -63,6 +63,57 @@ ALLOWED_NETWORKS = (
     ipaddress.ip_network("127.0.0.0/8"),
     ipaddress.ip_network("::1/128"),
 )
+# Per-host /etc (Lab(etc=True)): `ip netns exec NS` bind-mounts each entry of
+# /etc/netns/NS/ over /etc/<entry>, but only when the root's /etc/<entry> exists.
+ETC_NETNS = Path("/etc/netns")
+ETC_ENTRIES = ("systemd", "netplan", "sysctl.d", "NetworkManager", "network")
+ETC_SUBDIRS = ("systemd/network", "netplan", "sysctl.d", "NetworkManager/system-connections",
+               "network")
+NETWORKD = "/lib/systemd/systemd-networkd"
+SYSTEMD_SYSCTL = "/lib/systemd/systemd-sysctl"
+
+# Run inside `ip netns exec NS unshare -m --propagation private`: a private mount
+# namespace, so the tmpfs over /run/systemd and the read-only /sys never reach the
+# root's mounts.  Starts systemd-networkd, waits until every link it manages is
+# configured (or failed), stops it; prints the link states as JSON.
+_PY_NETWORKD = r"""
+import glob, json, os, shutil, subprocess, sys, time
+networkd, generated, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run/systemd"], check=True)
+subprocess.run(["mount", "-o", "remount,ro", "/sys"], check=True)
+os.makedirs("/run/systemd/netif", exist_ok=True)
+shutil.chown("/run/systemd/netif", "systemd-network", "systemd-network")
+if generated and os.path.isdir(generated):
+    shutil.copytree(generated, "/run/systemd/network")
+proc = subprocess.Popen([networkd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+states, end, idle_since = {}, time.monotonic() + timeout, None
+final = ("configured", "failed", "unmanaged", "linger")
+time.sleep(0.3)
+while time.monotonic() < end and proc.poll() is None:
+    states = {}
+    for path in glob.glob("/run/systemd/netif/links/*"):
+        fields = dict(line.split("=", 1) for line in open(path).read().splitlines() if "=" in line)
+        states[os.path.basename(path)] = fields
+    managed = [f for f in states.values() if f.get("NETWORK_FILE")]
+    if managed and all(f.get("ADMIN_STATE") in final for f in managed):
+        break
+    # nothing to manage (no .network matches): give netdevs 2 s to appear, then stop
+    if states and not managed and all(f.get("ADMIN_STATE") in final for f in states.values()):
+        idle_since = idle_since or time.monotonic()
+        if time.monotonic() - idle_since > 2:
+            break
+    else:
+        idle_since = None
+    time.sleep(0.1)
+proc.terminate()
+try:
+    _out, err = proc.communicate(timeout=5)
+except subprocess.TimeoutExpired:
+    proc.kill()
+    _out, err = proc.communicate()
+print(json.dumps({"links": states, "stderr": err.decode(errors="replace")[-4000:]}))
+"""
+
 SSH_OPTS = (
     "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
     "-o LogLevel=ERROR -o IdentitiesOnly=yes "
@@ -295,9 +346,12 @@ def _teardown(netns: Sequence[str], links: Sequence[str], dirs: Sequence[Path]) 
     for link in sorted(links, key=lambda n: n.endswith("-br")):
         if link in present:
             run([_ip(), "link", "del", link], check=False)
-    # 5. work directories
+    # 5. work directories and per-host /etc (Lab(etc=True))
     for d in dirs:
         shutil.rmtree(d, ignore_errors=True)
+    if any(d.parent == ETC_NETNS for d in dirs):
+        with contextlib.suppress(OSError):
+            ETC_NETNS.rmdir()  # only when no other lab's host is left in it
     # verify; a netns being destroyed can take a moment to release its veth peer
     deadline = time.monotonic() + 5
     while True:
@@ -368,7 +422,8 @@ class Lab:
     """
 
     def __init__(self, name: str | None = None, hosts: int = 2,
-                 workdir: str | os.PathLike | None = None, *, ssh_timeout: float = 10.0):
+                 workdir: str | os.PathLike | None = None, *, ssh_timeout: float = 10.0,
+                 etc: bool = False):
         self._random_name = name is None
         if name is None:
             name = "nl" + secrets.token_hex(2)
@@ -394,6 +449,7 @@ class Lab:
                 raise LabError(f"workdir {self.workdir} is too long for ssh control sockets (max 63 bytes)")
         self.state_dir = state_dir(name)
         self.ssh_timeout = ssh_timeout
+        self.etc = etc
         self.bridge = f"{name}-br"
         self.subnet: ipaddress.IPv4Network | None = None
         self.hosts: list[Host] = []
@@ -455,6 +511,7 @@ class Lab:
             "created": {k: [str(x) for x in v] for k, v in self._created.items()},
             "owner_pid": self._owner_pid,
             "up": self.is_up,
+            "etc": self.etc,
         }
 
     def _write_state(self) -> None:
@@ -498,7 +555,11 @@ class Lab:
             ]
             self._write_state()
             for h in self.hosts:
+                if self.etc:
+                    self._create_etc(h)
                 self._create_host(h)
+                if self.etc:
+                    self._check_etc(h)
             self._write_inventory()
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
             for h in self.hosts:
@@ -555,7 +616,8 @@ class Lab:
                     taken = {str(self.state_dir)}
             if not self._random_name:
                 raise LabError(f"lab name {self.name!r} is in use: {sorted(taken)}")
-            self.__init__(None, self.nhosts, self._workdir_arg, ssh_timeout=self.ssh_timeout)
+            self.__init__(None, self.nhosts, self._workdir_arg, ssh_timeout=self.ssh_timeout,
+                          etc=self.etc)
         else:  # pragma: no cover
             raise LabError("could not find a free lab name")
         self._created["dirs"].append(str(self.state_dir))
@@ -596,6 +658,88 @@ class Lab:
         run([ip, "-n", h.netns, "link", "set", "lo", "up"])
         run([ip, "-n", h.netns, "addr", "add", f"{h.ip}/{self.subnet.prefixlen}", "dev", "eth0"])
         run([ip, "-n", h.netns, "link", "set", "eth0", "up"])
+
+    def etc_dir(self, host: Host | str | int) -> Path:
+        """The host's own /etc entries (``Lab(etc=True)``): ``/etc/netns/<netns>``."""
+        return ETC_NETNS / self.host(host).netns
+
+    def _create_etc(self, h: Host) -> None:
+        if not all(Path("/etc", e).is_dir() for e in ETC_ENTRIES):
+            # without the root's /etc/<entry>, ip netns exec binds nothing and the host
+            # would see (and write) the root's files: create the missing ones, empty
+            for entry in ETC_ENTRIES:
+                os.makedirs(Path("/etc", entry), mode=0o755, exist_ok=True)
+        top = self.etc_dir(h)
+        self._record("dirs", str(top))
+        for sub in ETC_SUBDIRS:
+            (top / sub).mkdir(mode=0o755, parents=True, exist_ok=True)
+        os.chmod(top / "NetworkManager" / "system-connections", 0o700)
+
+    def _check_etc(self, h: Host) -> None:
+        """Inside the namespace, each /etc/<entry> must be the host's own directory."""
+        inside = self.exec(h, ["stat", "-L", "-c", "%d:%i", *(f"/etc/{e}" for e in ETC_ENTRIES)])
+        seen = inside.stdout.split()
+        for entry, got in zip(ETC_ENTRIES, seen):
+            st = os.stat(self.etc_dir(h) / entry)
+            if got != f"{st.st_dev}:{st.st_ino}":
+                raise LabError(f"{h.name}: /etc/{entry} inside the namespace is not "
+                               f"{self.etc_dir(h) / entry} (bind mount missing)")
+
+    def reboot(self, host: Host | str | int, *, networkd: bool = True, netplan: bool = False,
+               sysctl: bool = True, timeout: float = 20.0) -> dict:
+        """Boot the host again from its own /etc (``Lab(etc=True)``).
+
+        Returns ``{"links": {ifindex: networkd's state file fields}, "stderr": networkd's
+        log tail, "netplan": {"rc", "stderr"} of netplan generate when ``netplan``}``.
+
+        The namespace is deleted (its interfaces and runtime sysctls with it) and made
+        again with eth0, its address and sshd. Then, inside the namespace only: the
+        sysctl.d files in systemd-sysctl order (``systemd-sysctl --prefix=net``),
+        ``netplan generate --root-dir`` into the work directory when ``netplan``, the
+        real systemd-networkd until its links are configured (then stopped), and the
+        sysctl files once more for the links networkd created (udev does that at a real boot).
+        """
+        if not self.etc:
+            raise LabError("reboot() needs a lab with a per-host /etc: Lab(etc=True)")
+        h = self.host(host)
+        proc = self._sshd_procs.pop(h.index, None)
+        _kill(_netns_pids(h.netns))
+        if proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=2)
+        run([_ip(), "netns", "del", h.netns])
+        deadline = time.monotonic() + 5
+        while h.veth in _root_links() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._create_host(h)
+        self._check_etc(h)
+        if sysctl:
+            self.exec(h, [SYSTEMD_SYSCTL, "--prefix=net"])
+        generated = ""
+        if netplan:
+            root = self.workdir / f"netplan-{h.index}"
+            shutil.rmtree(root, ignore_errors=True)
+            (root / "etc").mkdir(parents=True)
+            shutil.copytree(self.etc_dir(h) / "netplan", root / "etc" / "netplan")
+            # never without --root-dir (it would write udev rules into the root's /run);
+            # a failure is what a real boot gets too: no netplan configuration at all
+            proc = run(["netplan", "generate", "--root-dir", str(root)], check=False)
+            netplan_result = {"rc": proc.returncode, "stderr": proc.stderr[-4000:]}
+            if proc.returncode == 0:
+                generated = str(root / "run" / "systemd" / "network")
+        states = {}
+        if networkd:
+            out = self.exec(h, ["unshare", "-m", "--propagation", "private", TARGET_PYTHON, "-c",
+                                _PY_NETWORKD, NETWORKD, generated, str(timeout)],
+                            timeout=timeout + 30).stdout
+            states = json.loads(out)
+            if sysctl:
+                self.exec(h, [SYSTEMD_SYSCTL, "--prefix=net"])
+        if netplan:
+            states["netplan"] = netplan_result
+        self._start_sshd(h)
+        self._wait_sshd(h)
+        return states
 
     def _sshd_config(self, h: Host) -> Path:
         cfg = self.workdir / f"sshd-h{h.index}.conf"
@@ -821,6 +965,10 @@ def _known_names() -> dict[str, str]:
         m = re.match(r"^([A-Za-z][A-Za-z0-9_]*)-(?:v\d+|br)$", link)
         if m:
             names.setdefault(m.group(1), "orphan")
+    for etc in ETC_NETNS.glob("*-h*"):
+        m = re.match(r"^([A-Za-z][A-Za-z0-9_]*)-h\d+$", etc.name)
+        if m:
+            names.setdefault(m.group(1), "orphan")
     return names
 
 
@@ -859,7 +1007,9 @@ def reap(pattern: str) -> list[str]:
         ns, links = _convention(name)
         netns = list(dict.fromkeys(created.get("netns", []) + ns))
         links = list(dict.fromkeys(created.get("links", []) + links))
-        dirs = list(dict.fromkeys(created.get("dirs", []) + [str(state_dir(name))]))
+        etc_re = re.compile(rf"^{re.escape(name)}-h\d+$")
+        etc = [str(p) for p in ETC_NETNS.glob("*-h*") if etc_re.match(p.name)]
+        dirs = list(dict.fromkeys(created.get("dirs", []) + etc + [str(state_dir(name))]))
         _teardown(netns, links, [Path(d) for d in dirs])
         reaped.append(name)
     return reaped
