@@ -25,6 +25,7 @@ from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.hostvars impor
     task_policy,
 )
 from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import validated_params
+from ansible_collections.hostnet.netif.plugins.plugin_utils.problems import failure
 
 
 class ActionModule(ActionBase):
@@ -71,8 +72,7 @@ class ActionModule(ActionBase):
                 findings, passed = engine.evaluate_host_counted(policy, host, groups, plain(facts), params["today"],
                                                                 missing_reason=reason)
         except ValueError as exc:  # a malformed 'today'
-            result.update(failed=True, msg="today: expected a date YYYY-MM-DD, found %r (%s)"
-                          % (params["today"], exc))
+            result.update(failure("today", "a date YYYY-MM-DD", "%r (%s)" % (params["today"], exc)))
             return result
         summary = {"pass": sum(passed.values()), "fail": 0, "waived": 0, "error": 0}
         status = "pass"

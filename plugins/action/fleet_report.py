@@ -27,6 +27,7 @@ from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.hostvars impor
     task_policy,
 )
 from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import validated_params
+from ansible_collections.hostnet.netif.plugins.plugin_utils.problems import failure
 
 FAILING_HOSTS_CAP = 100
 
@@ -92,16 +93,14 @@ class ActionModule(ActionBase):
         try:
             today = engine.audit_date(params["today"])
         except ValueError as exc:
-            result.update(failed=True, msg="today: expected a date YYYY-MM-DD, found %r (%s)"
-                          % (params["today"], exc))
+            result.update(failure("today", "a date YYYY-MM-DD", "%r (%s)" % (params["today"], exc)))
             return result
         if params["detail_limit"] < 0:
-            result.update(failed=True, msg="detail_limit: expected 0 or more, found %d" % params["detail_limit"])
+            result.update(failure("detail_limit", "0 or more", params["detail_limit"]))
             return result
 
         if params["fact_cache_max_size"] < 1:
-            result.update(failed=True, msg="fact_cache_max_size: expected 1 (MiB) or more, found %d"
-                          % params["fact_cache_max_size"])
+            result.update(failure("fact_cache_max_size", "1 (MiB) or more", params["fact_cache_max_size"]))
             return result
 
         if params["fact_cache"]:

@@ -77,6 +77,11 @@ class ProblemsError(ValueError):
         return {"failed": True, "msg": str(self), "errors": self.errors}
 
 
+def failure(path, expected, found):
+    """A failed task result for one bad argument: ``failed``, ``msg`` and ``errors``."""
+    return ProblemsError([Problem(path, expected, found)]).to_result()
+
+
 def render(problems, head=""):
     """One readable text: ``head: problem`` or ``head (N problems):`` and one per line."""
     problems = list(problems)
@@ -102,8 +107,10 @@ def shorten(value, limit=FOUND_LIMIT):
     """A value as short JSON text (what error messages show as ``found``)."""
     try:
         text = json.dumps(value, sort_keys=True, default=str)
-    except (TypeError, ValueError, RecursionError):
-        text = repr(value)
+    except RecursionError:
+        text = "<%s nested too deeply to show>" % type_name(value)
+    except (TypeError, ValueError):  # keys that do not sort
+        text = json.dumps(value, default=str)
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
