@@ -129,34 +129,8 @@ def test_live_audit_reports_an_unreachable_host(tmp_path):
     assert hosts["localhost"]["rules"].get("cis_network.tcp_syncookies") in ("pass", "fail")
 
 
-def test_a_broken_policy_fails_with_its_path(tmp_path):
-    (tmp_path / "policy.yml").write_text(
-        "schema_version: 1\nname: mine\nrules:\n  - id: mine.mtu\n    title: MTU\n    severity: low\n"
-        "    rationale: R\n    remediation: {text: x}\n    scope: interface\n    fact: mtu\n"
-        "    expect: {equals: [9000]}\n")
-    text = """
+POLICY_PLAY = """
 - name: Audit with a broken policy
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Evaluate
-      hostnet.netif.audit:
-        policy: policy.yml
-        facts: {schema_version: 1, gather_subset: [links], interfaces: {}, summary: {}}
-"""
-    rc, out, err = playbook(tmp_path, text, "-c", "local")
-    assert rc != 0
-    assert "rules[0].expect.equals (line 11)" in out
-    assert "found [9000]" in out
-
-
-def test_a_misspelt_fact_fails_the_policy_with_the_closest_name(tmp_path):
-    (tmp_path / "policy.yml").write_text(
-        "schema_version: 1\nname: mine\nrules:\n  - id: mine.promisc\n    title: P\n    severity: high\n"
-        "    rationale: R\n    remediation: {text: x}\n    scope: interface\n    fact: promsic\n"
-        "    expect: {equals: false}\n")
-    text = """
-- name: Audit with a misspelt fact
   hosts: localhost
   gather_facts: false
   tasks:
@@ -170,8 +144,28 @@ def test_a_misspelt_fact_fails_the_policy_with_the_closest_name(tmp_path):
       ansible.builtin.debug:
         msg: "{{ result.errors | to_json }}"
 """
-    rc, out, err = playbook(tmp_path, text, "-c", "local")
+
+
+def audit_with_rule(tmp_path, fact, expect):
+    """Run the audit with a one-rule policy file (fact on line 10, expect on 11); the output."""
+    (tmp_path / "policy.yml").write_text(
+        "schema_version: 1\nname: mine\nrules:\n  - id: mine.rule\n    title: T\n    severity: low\n"
+        "    rationale: R\n    remediation: {text: x}\n    scope: interface\n    fact: %s\n"
+        "    expect: %s\n" % (fact, expect))
+    rc, out, err = playbook(tmp_path, POLICY_PLAY, "-c", "local")
     assert rc == 0, out + err
+    assert "...ignoring" in out  # the audit task failed
+    return out
+
+
+def test_a_broken_policy_fails_with_its_path(tmp_path):
+    out = audit_with_rule(tmp_path, "mtu", "{equals: [9000]}")
+    assert "rules[0].expect.equals (line 11)" in out
+    assert "found [9000]" in out
+
+
+def test_a_misspelt_fact_fails_the_policy_with_the_closest_name(tmp_path):
+    out = audit_with_rule(tmp_path, "promsic", "{equals: false}")
     assert "rules[0].fact (line 10): expected a fact of an interface, one of" in out
     assert "(did you mean 'promisc'?), found 'promsic'" in out
     assert '\\"path\\": \\"rules[0].fact\\"' in out and '\\"line\\": 10' in out, out
