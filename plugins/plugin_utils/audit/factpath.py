@@ -21,6 +21,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import factshape
 from ansible_collections.hostnet.netif.plugins.plugin_utils.problems import one_of, shorten
 
 MISSING = object()
@@ -78,55 +79,6 @@ def parse(text):
 # ---------------------------------------------------------------------------
 # which paths exist: read from the facts schema (the contract of the facts module)
 # ---------------------------------------------------------------------------
-def _facts_schema():
-    from ansible_collections.hostnet.netif.plugins.plugin_utils import validate
-
-    return validate.load_schema("facts")
-
-
-def _deref(schema, node):
-    seen = 0
-    while isinstance(node, dict) and "$ref" in node and seen < 20:
-        target = schema
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target[part]
-        node, seen = target, seen + 1
-    return node if isinstance(node, dict) else {}
-
-
-def _children(schema, node):
-    """(named keys -> subschema, schema of any other key: dict, True = free-form, None = none)."""
-    named, other = {}, None
-    pending = [node]
-    while pending:
-        branch = _deref(schema, pending.pop())
-        for key in ("oneOf", "anyOf", "allOf"):
-            pending.extend(branch.get(key) or ())
-        named.update(branch.get("properties") or {})
-        extra = branch.get("additionalProperties")
-        types = branch.get("type")
-        types = types if isinstance(types, list) else [types]
-        if isinstance(extra, dict):
-            other = extra
-        elif other is None and extra is not False and ("object" in types or extra is True) \
-                and not branch.get("properties"):
-            other = True  # a free-form mapping (kind_data): any key may be there
-    return named, other
-
-
-def _kind(schema, node):
-    types = []
-    pending = [node]
-    while pending:
-        branch = _deref(schema, pending.pop())
-        for key in ("oneOf", "anyOf"):
-            pending.extend(branch.get(key) or ())
-        kind = branch.get("type")
-        types.extend(kind if isinstance(kind, list) else [kind] if kind else [])
-    types = [t for t in types if t != "null"]
-    return " or ".join(sorted(set(types))) or "plain"
-
-
 def check_known(keys, scope):
     """Raise PathError unless ``keys`` name a place the facts schema has.
 
@@ -134,25 +86,24 @@ def check_known(keys, scope):
     key is reported with the names valid there and the closest one (a typo such as
     ``promsic`` would otherwise be "absent" on every host and pass or fail silently).
     """
-    schema = _facts_schema()
-    node = schema["$defs"]["interface"] if scope == "interface" else schema
+    root = factshape.root()
+    node = root.props["interfaces"].extra if scope == "interface" else root
     walked = []
     for key in keys:
-        named, other = _children(schema, node)
-        if key in named:
-            node = named[key]
-        elif isinstance(other, dict):
-            node = other
-        elif other is True:
-            return
+        if key in node.props:
+            node = node.props[key]
+        elif node.extra is not None:
+            node = node.extra
+        elif node.types is None or (dict in node.types and not node.props):
+            return  # a free-form mapping (kind_data): any key may be there
+        elif not node.props:
+            kind = factshape.type_text(node.types, null=False)
+            raise PathError("a path that ends at %s (%s %s has no keys)"
+                            % (render(walked), "an" if kind[0] in "aeiou" else "a", kind),
+                            repr(render(walked + [key])))
         else:
             where = render(walked) if walked else ("an interface" if scope == "interface" else "the facts document")
-            if not named:
-                kind = _kind(schema, node)
-                raise PathError("a path that ends at %s (%s %s has no keys)"
-                                % (render(walked), "an" if kind[0] in "aeiou" else "a", kind),
-                                repr(render(walked + [key])))
-            raise PathError("a fact of %s, %s" % (where, one_of(key, named)), repr(key))
+            raise PathError("a fact of %s, %s" % (where, one_of(key, node.props)), repr(key))
         walked.append(key)
 
 

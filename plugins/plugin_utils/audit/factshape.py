@@ -94,7 +94,8 @@ def _compile(schema, node, depth=0):
 _ROOT = None
 
 
-def _root():
+def root():
+    """The compiled facts schema (also what fact paths of policies are checked against)."""
     global _ROOT
     if _ROOT is None:
         from ansible_collections.hostnet.netif.plugins.plugin_utils import validate
@@ -119,9 +120,14 @@ def _render(parts):
     return out
 
 
+def type_text(types, null=True):
+    """``integer or null`` for a set of Python types."""
+    names = sorted(set(_JSON_NAMES.get(t, t.__name__) for t in types if null or t is not type(None)))
+    return " or ".join(names) or "null"
+
+
 def _expected(types):
-    names = sorted(set(_JSON_NAMES.get(t, t.__name__) for t in types))
-    return "a value of type %s" % " or ".join(names)
+    return "a value of type %s" % type_text(types)
 
 
 def _walk(value, node, path):
@@ -159,7 +165,7 @@ def _walk(value, node, path):
 
 def problem(facts):
     """Why ``facts`` (a dict) does not have the schema's shape, as one line; None when it does."""
-    found = _walk(facts, _root(), [])
+    found = _walk(facts, root(), [])
     if found is None:
         return None
     parts, expected, value = found
