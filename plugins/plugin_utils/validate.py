@@ -38,9 +38,7 @@ class SchemaError(ProblemsError):
     """Validation failed; ``errors`` is the list of problems as data, ``problems`` the objects."""
 
     def __init__(self, problems):
-        problems = list(problems)
-        super(SchemaError, self).__init__(
-            problems, "%d invalid value%s" % (len(problems), "" if len(problems) == 1 else "s"))
+        super(SchemaError, self).__init__(problems, "invalid input")
 
 
 def load_schema(name):
