@@ -37,8 +37,8 @@ class ActionModule(ActionBase):
             return result
         try:
             request = request_from_params(params)
-        except ValueError as exc:  # InputError (a NetifError) carries path, expected, found
-            result.update(failed=True, **(exc.to_result() if isinstance(exc, NetifError) else {"msg": str(exc)}))
+        except ValueError as exc:
+            result.update(failed=True, msg=str(exc))
             return result
         if params.get("running_config") is not None:
             try:
