@@ -713,18 +713,19 @@ def load_policy(sources=None, waivers=None, base_dirs=None):
         document, label, text = _read_source(source, base_dirs)
         problems = _Problems([], _Lines(text))
         _check_document(document, label, seen, problems)
-        if problems.items:
-            raise PolicyError(label, problems.items)
-        documents.append((document, label, text))
+        documents.append((document, label, problems))
     known = set(seen)
-    for document, label, text in documents:
-        problems = _Problems([], _Lines(text))
-        for index, spec in enumerate(document.get("waivers") or []):
-            if spec["rule"] not in known:
+    for document, label, problems in documents:  # a policy's waivers may name any policy's rules
+        waivers_of = document.get("waivers") if isinstance(document, dict) else None
+        for index, spec in enumerate(waivers_of if isinstance(waivers_of, list) else []):
+            if isinstance(spec, dict) and isinstance(spec.get("rule"), str) and spec["rule"] not in known \
+                    and not any(p.path.startswith("waivers[%d]" % index) for p in problems.items):
                 problems.add(["waivers", index, "rule"], *_unknown_rule(spec["rule"], known))
-            waiver_objects.append(Waiver(spec, index, label))
+    for document, label, problems in documents:
         if problems.items:
             raise PolicyError(label, problems.items)
+        for index, spec in enumerate(document.get("waivers") or []):
+            waiver_objects.append(Waiver(spec, index, label))
     if waivers:
         waiver_objects.extend(_load_waivers(waivers, base_dirs, known))
     return Policy([entry[0] for entry in documents], waiver_objects, [entry[1] for entry in documents])

@@ -331,3 +331,11 @@ def test_missing_waiver_file_is_a_waiver_error():
     with pytest.raises(PolicyError) as info:
         load_policy(copy.deepcopy(VALID), waivers="no-such-waivers.yml")
     assert str(info.value).startswith("invalid waivers: waivers: expected an existing waiver file")
+
+
+def test_a_policy_waiver_naming_no_rule_is_listed_with_the_rule_problems():
+    doc = mutate(["rules", 3, "fact"], "promsic")
+    doc["waivers"] = [{"rule": "t.zzz", "reason": "x"}]
+    with pytest.raises(PolicyError) as info:
+        load_policy(doc)
+    assert [p.path for p in info.value.problems] == ["rules[3].fact", "waivers[0].rule"], str(info.value)
