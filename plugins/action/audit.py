@@ -3,8 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """hostnet.netif.audit: evaluate one host's facts against a policy, on the controller.
 
-Never contacts the host: the facts come from the task (``facts``) or the
-host's ``ansible_facts.netif``. A bad policy fails the task with the path of
+Never contacts the host: the facts come from the task (``facts``), from this
+run's registered gathering (``gather_result``: a failed one is an error finding
+with its message, never a fall-back to cached facts) or the host's
+``ansible_facts.netif``. A bad policy fails the task with the path of
 every problem in the file.
 """
 
@@ -17,11 +19,13 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.hostnet.netif.plugins.modules.audit import ARGUMENT_SPEC
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.hostvars import (
+    gathered_facts,
     host_groups,
     plain,
     task_policy,
 )
 from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import validated_params
+from ansible_collections.hostnet.netif.plugins.plugin_utils.problems import failure
 
 
 class ActionModule(ActionBase):
@@ -58,20 +62,17 @@ class ActionModule(ActionBase):
         groups = params["groups"]
         if groups is None:
             groups = host_groups(task_vars)
-        facts = params["facts"]
-        if facts is None:
-            facts = (task_vars.get("ansible_facts") or {}).get("netif")
+        facts, reason = self._facts(params, task_vars)
         try:
             if params["include_passed"]:
                 findings = engine.evaluate_host(policy, host, groups, plain(facts), params["today"],
-                                                missing_reason=params["facts_error"] or None)
+                                                missing_reason=reason)
                 passed = {}
             else:
                 findings, passed = engine.evaluate_host_counted(policy, host, groups, plain(facts), params["today"],
-                                                                missing_reason=params["facts_error"] or None)
+                                                                missing_reason=reason)
         except ValueError as exc:  # a malformed 'today'
-            result.update(failed=True, msg="today: expected a date YYYY-MM-DD, found %r (%s)"
-                          % (params["today"], exc))
+            result.update(failure("today", "a date YYYY-MM-DD", "%r (%s)" % (params["today"], exc)))
             return result
         summary = {"pass": sum(passed.values()), "fail": 0, "waived": 0, "error": 0}
         status = "pass"
@@ -81,4 +82,18 @@ class ActionModule(ActionBase):
                 status = finding["status"]
         result.update(findings=engine.with_references(policy, findings), passed=passed, summary=summary,
                       status=status, remediation=engine.remediation_plan(policy, findings))
+        if facts is None:
+            result["facts_error"] = reason or "the host has no ansible_facts.netif"
         return result
+
+    @staticmethod
+    def _facts(params, task_vars):
+        """(facts, why there are none): an error given, the task's facts, this run's gathering,
+        then the host's ansible_facts.netif - never the cache's copy when this run's gathering failed."""
+        if params["facts_error"]:
+            return None, params["facts_error"]
+        if params["facts"] is not None:
+            return params["facts"], None
+        if params["gather_result"] is not None:
+            return gathered_facts(params["gather_result"])
+        return (task_vars.get("ansible_facts") or {}).get("netif"), None

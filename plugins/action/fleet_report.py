@@ -27,6 +27,7 @@ from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.hostvars impor
     task_policy,
 )
 from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import validated_params
+from ansible_collections.hostnet.netif.plugins.plugin_utils.problems import failure
 
 FAILING_HOSTS_CAP = 100
 WARNED_WAIVERS = 10
@@ -50,6 +51,18 @@ def _registered_findings(registered, policy):
     if not isinstance(findings, list) or not hasattr(passed, "items"):
         return None
     return plain(findings), dict((str(k), int(v)) for k, v in passed.items())
+
+
+def _facts_error(registered):
+    """Why a host's audit result says its facts of this run are unavailable, or None.
+
+    Such a host's ``ansible_facts.netif`` can be an earlier run's copy from the fact
+    cache: it is left out of the fleet checks and never evaluated in its place.
+    """
+    if not hasattr(registered, "get"):
+        return None
+    reason = registered.get("facts_error")
+    return str(reason) if reason else None
 
 
 class ActionModule(ActionBase):
@@ -81,16 +94,20 @@ class ActionModule(ActionBase):
         try:
             today = engine.audit_date(params["today"])
         except ValueError as exc:
-            result.update(failed=True, msg="today: expected a date YYYY-MM-DD, found %r (%s)"
-                          % (params["today"], exc))
+            result.update(failure("today", "a date YYYY-MM-DD", "%r (%s)" % (params["today"], exc)))
             return result
         if params["detail_limit"] < 0:
-            result.update(failed=True, msg="detail_limit: expected 0 or more, found %d" % params["detail_limit"])
+            result.update(failure("detail_limit", "0 or more", params["detail_limit"]))
+            return result
+
+        if params["fact_cache_max_size"] < 1:
+            result.update(failure("fact_cache_max_size", "1 (MiB) or more", params["fact_cache_max_size"]))
             return result
 
         if params["fact_cache"]:
             try:
-                facts_by_host, info = read_fact_cache(params["fact_cache"], params["fact_cache_prefix"])
+                facts_by_host, info = read_fact_cache(params["fact_cache"], params["fact_cache_prefix"],
+                                                      params["fact_cache_max_size"] * 1048576)
             except ValueError as exc:
                 result.update(failed=True, msg=str(exc))
                 return result
@@ -146,17 +163,22 @@ class ActionModule(ActionBase):
         contexts = {}
         for host in hosts:
             variables = _host_vars(hostvars, host)
-            facts = (variables.get("ansible_facts") or {}).get("netif") if hasattr(variables, "get") else None
+            registered = variables.get(params["results_var"]) if hasattr(variables, "get") else None
+            reason = _facts_error(registered)
+            facts = None
+            if reason is None and hasattr(variables, "get"):
+                facts = (variables.get("ansible_facts") or {}).get("netif")
             ctx = engine.HostContext(host, groups.get(host), plain(facts))
             contexts[host] = ctx
-            registered = variables.get(params["results_var"]) if hasattr(variables, "get") else None
             registered = None if params["include_passed"] else _registered_findings(registered, policy)
             if registered is not None:
                 host_findings[host], passed[host] = registered
             elif params["include_passed"]:
-                host_findings[host] = engine.evaluate_host(policy, host, ctx.groups, ctx, today)
+                host_findings[host] = engine.evaluate_host(policy, host, ctx.groups, ctx, today,
+                                                           missing_reason=reason)
             else:
-                host_findings[host], passed[host] = engine.evaluate_host_counted(policy, host, ctx.groups, ctx, today)
+                host_findings[host], passed[host] = engine.evaluate_host_counted(
+                    policy, host, ctx.groups, ctx, today, missing_reason=reason)
         fleet_findings = engine.fleet(policy, contexts, groups, today)
         return engine.build_report(policy, host_findings, fleet_findings, groups,
                                    include_passed=params["include_passed"], today=today, passed=passed)

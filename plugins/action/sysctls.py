@@ -24,7 +24,8 @@ from ansible_collections.hostnet.netif.plugins.modules.sysctls import (
     ARGUMENT_SPEC,
     REQUIRED_IF,
 )
-from ansible_collections.hostnet.netif.plugins.plugin_utils import normalize, validate
+from ansible_collections.hostnet.netif.plugins.plugin_utils import normalize
+from ansible_collections.hostnet.netif.plugins.plugin_utils.problems import from_message
 from ansible_collections.hostnet.netif.plugins.plugin_utils.resource_action import (
     InputProblems,
     ResourceActionBase,
@@ -44,7 +45,7 @@ class ActionModule(ResourceActionBase):
         if name is not None:
             problem = file_name_error(name)
             if problem:  # the schema says the same; this is the module's own rule, kept in step
-                raise InputProblems([validate.Problem("persist_file", problem, repr(name))])
+                raise InputProblems([from_message("persist_file", problem, name)])
         return prepared
 
     def normalize_item(self, item, path):

@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 
 def printable(text):
     """``text`` with bytes that are not UTF-8 (surrogateescape) spelled ``\\xNN``.
@@ -31,12 +33,39 @@ class NetifError(Exception):
         return {"msg": printable(str(self))}
 
 
-class InputError(NetifError, ValueError):
-    """The caller's input is invalid; ``path`` names the field (e.g. config[1].mtu)."""
+_EXPECTED_FOUND = re.compile(r"^expected (?P<expected>.+), found (?P<found>.+)$", re.S)
 
-    def __init__(self, path, message):
+
+class InputError(NetifError, ValueError):
+    """The caller's input is invalid; ``path`` names the field (e.g. config[1].mtu).
+
+    ``to_result`` gives the controller's error shape (plugin_utils/problems.py):
+    ``errors: [{path, expected, found, schema_path, line}]``. ``expected`` and
+    ``found`` come from the arguments, or from a message of the form
+    ``expected X, found Y``; any other message is kept as ``message``.
+    """
+
+    def __init__(self, path, message=None, expected=None, found=None):
         self.path = path
+        if message is None:
+            message = "expected %s, found %s" % (expected, found)
+        match = _EXPECTED_FOUND.match(message) if expected is None else None
+        if match:
+            expected, found = match.group("expected"), match.group("found")
+        self.expected = expected
+        self.found = found
+        self.message = message
         super(InputError, self).__init__("%s: %s" % (path, message) if path else message)
+
+    def as_dict(self):
+        out = {"path": self.path or "", "expected": self.expected or "a valid value",
+               "found": self.found, "schema_path": "", "line": None}
+        if self.expected is None:
+            out["message"] = self.message
+        return out
+
+    def to_result(self):
+        return {"msg": str(self), "errors": [self.as_dict()]}
 
 
 class CommandError(NetifError):

@@ -62,8 +62,18 @@ options:
     type: raw
   facts:
     description:
-      - The facts document to audit. Defaults to the host's C(ansible_facts.netif).
+      - The facts document to audit. Defaults to the facts of O(gather_result) when that is
+        given, else to the host's C(ansible_facts.netif) (which, with fact caching on, may be
+        what an earlier run left in the cache).
     type: dict
+  gather_result:
+    description:
+      - The registered result of the M(hostnet.netif.interface_facts) task of this run. When
+        given, only the facts it returned are audited; a gathering that failed, was skipped or
+        found the host unreachable gives one V(error) finding C(audit.facts_unavailable) with the
+        gathering's own message, and the host's C(ansible_facts.netif) (possibly stale, from a
+        fact cache) is never used instead.
+    type: raw
   groups:
     description:
       - Inventory groups of the host, matched by rule selectors and waivers. Defaults to the
@@ -77,7 +87,8 @@ options:
   facts_error:
     description:
       - Why the host has no facts (for example the message of a failed or unreachable gathering
-        task); it becomes the detail of the C(audit.facts_unavailable) error finding.
+        task); it becomes the detail of the C(audit.facts_unavailable) error finding. When it is
+        set no facts are evaluated, neither O(facts) nor C(ansible_facts.netif).
     type: str
   include_passed:
     description:
@@ -189,6 +200,21 @@ policy:
   description: Names, sources and sha256 digest of the policy used.
   returned: always
   type: dict
+facts_error:
+  description:
+    - Why the host's facts could not be evaluated (the gathering's message); the host then has
+      one V(error) finding C(audit.facts_unavailable). M(hostnet.netif.fleet_report) leaves such
+      a host's C(ansible_facts.netif) out of the fleet checks.
+  returned: when the facts were unavailable
+  type: str
+  sample: "gathering failed: ip -json -d address show failed (rc=1): ..."
+errors:
+  description: Each problem of a bad policy or waiver list (path, expected, found, schema_path, line).
+  returned: when the policy or the waivers are invalid
+  type: list
+  elements: dict
+  sample: [{path: "rules[0].fact", expected: "a fact of an interface, one of ... (did you mean 'promisc'?)",
+            found: "'promsic'", schema_path: "", line: 12}]
 remediation_modules:
   description: Whether the setter modules remediation uses are in the installed collection.
   returned: always
@@ -202,6 +228,7 @@ ARGUMENT_SPEC = dict(
     policy=dict(type="raw", default=["cis_network", "fleet"]),
     waivers=dict(type="raw"),
     facts=dict(type="dict"),
+    gather_result=dict(type="raw"),
     groups=dict(type="list", elements="str"),
     today=dict(type="str"),
     facts_error=dict(type="str"),

@@ -89,6 +89,15 @@ options:
     description: The cache's C(fact_caching_prefix); files without it are ignored.
     type: str
     default: ""
+  fact_cache_max_size:
+    description:
+      - The largest fact cache file read, in MiB; a larger file is not read and its host gets an
+        V(error) finding saying so (the size is checked before reading).
+      - A bad cache file (unreadable, not JSON, nested too deeply, malformed facts, a symbolic link
+        that leads out of the directory) is always one host with an V(error) finding, never a
+        failed audit.
+    type: int
+    default: 64
   hosts:
     description:
       - Hosts to report on in live mode. Defaults to every host of the play (C(ansible_play_hosts_all)),
@@ -187,6 +196,7 @@ ARGUMENT_SPEC = dict(
     fail_on=dict(type="str", choices=["never", "info", "low", "medium", "high", "critical"], default="never"),
     fact_cache=dict(type="path"),
     fact_cache_prefix=dict(type="str", default=""),
+    fact_cache_max_size=dict(type="int", default=64),
     hosts=dict(type="list", elements="str"),
     results_var=dict(type="str", default="netif_audit_result"),
     today=dict(type="str"),

@@ -36,18 +36,20 @@ from ansible_collections.hostnet.netif.plugins.module_utils import resource as r
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 from ansible_collections.hostnet.netif.plugins.plugin_utils import validate
 from ansible_collections.hostnet.netif.plugins.plugin_utils.normalize import NormalizeError
+from ansible_collections.hostnet.netif.plugins.plugin_utils.problems import (
+    Problem,
+    ProblemsError,
+    from_message,
+    shorten,
+)
 from ansible_collections.hostnet.netif.plugins.plugin_utils.action_args import (
     validated_params,
     with_text_running_config,
 )
 
 
-class InputProblems(ValueError):
-    """Collected input problems (validate.Problem objects)."""
-
-    def __init__(self, problems):
-        self.problems = list(problems)
-        super(InputProblems, self).__init__("; ".join(str(p) for p in self.problems))
+class InputProblems(ProblemsError):
+    """Collected input problems (problems.Problem objects), shown joined by '; '."""
 
 
 class ResourceActionBase(ActionBase):
@@ -91,15 +93,13 @@ class ResourceActionBase(ActionBase):
                 try:
                     item = self.normalize_item(item, path)
                 except NormalizeError as exc:
-                    problems.append(validate.Problem(
-                        exc.path, "a valid value", repr(_lookup(item, exc.path, path)),
-                        message=exc.message))
+                    problems.append(from_message(exc.path, exc.message, _lookup(item, exc.path, path)))
                     continue
                 key = self.item_key(item)
                 if key in seen:
-                    problems.append(validate.Problem(
+                    problems.append(Problem(
                         "%s.name" % path, "each item once; %s repeats %s" % (path, seen[key]),
-                        repr(key)))
+                        shorten(key)))
                 else:
                     seen[key] = path
                 items.append(item)
@@ -116,7 +116,7 @@ class ResourceActionBase(ActionBase):
             prepared = self.prepare(args)
         except InputProblems as exc:
             result.update(failed=True, msg="invalid %s arguments: %s" % (self.MODULE, exc),
-                          errors=[p.as_dict() for p in exc.problems])
+                          errors=exc.errors)
             return result
         params = validated_params(self, result, argument_spec=self.ARGUMENT_SPEC,
                                   required_if=self.REQUIRED_IF)

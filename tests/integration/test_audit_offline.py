@@ -5,7 +5,10 @@
   host names and audited in one fleet_report call, contacting no host;
 * live: this machine over the local connection plus a host that cannot be
   reached; the unreachable one is in the report as an error, never left out;
-* a broken policy fails the task with the path of the problem in the file.
+* bad cache files (nested too deeply, wrong types, a link out of the directory,
+  over the size limit) are each one host with an error finding, never a failed audit;
+* a broken policy fails the task with the path of the problem in the file, and
+  a misspelt fact name with the closest valid one.
 """
 
 from __future__ import annotations
@@ -126,12 +129,7 @@ def test_live_audit_reports_an_unreachable_host(tmp_path):
     assert hosts["localhost"]["rules"].get("cis_network.tcp_syncookies") in ("pass", "fail")
 
 
-def test_a_broken_policy_fails_with_its_path(tmp_path):
-    (tmp_path / "policy.yml").write_text(
-        "schema_version: 1\nname: mine\nrules:\n  - id: mine.mtu\n    title: MTU\n    severity: low\n"
-        "    rationale: R\n    remediation: {text: x}\n    scope: interface\n    fact: mtu\n"
-        "    expect: {equals: [9000]}\n")
-    text = """
+POLICY_PLAY = """
 - name: Audit with a broken policy
   hosts: localhost
   gather_facts: false
@@ -140,8 +138,80 @@ def test_a_broken_policy_fails_with_its_path(tmp_path):
       hostnet.netif.audit:
         policy: policy.yml
         facts: {schema_version: 1, gather_subset: [links], interfaces: {}, summary: {}}
+      register: result
+      ignore_errors: true
+    - name: Show the errors as data
+      ansible.builtin.debug:
+        msg: "{{ result.errors | to_json }}"
 """
-    rc, out, err = playbook(tmp_path, text, "-c", "local")
-    assert rc != 0
+
+
+def audit_with_rule(tmp_path, fact, expect):
+    """Run the audit with a one-rule policy file (fact on line 10, expect on 11); the output."""
+    (tmp_path / "policy.yml").write_text(
+        "schema_version: 1\nname: mine\nrules:\n  - id: mine.rule\n    title: T\n    severity: low\n"
+        "    rationale: R\n    remediation: {text: x}\n    scope: interface\n    fact: %s\n"
+        "    expect: %s\n" % (fact, expect))
+    rc, out, err = playbook(tmp_path, POLICY_PLAY, "-c", "local")
+    assert rc == 0, out + err
+    assert "...ignoring" in out  # the audit task failed
+    return out
+
+
+def test_a_broken_policy_fails_with_its_path(tmp_path):
+    out = audit_with_rule(tmp_path, "mtu", "{equals: [9000]}")
     assert "rules[0].expect.equals (line 11)" in out
-    assert "found array" in out
+    assert "found [9000]" in out
+
+
+def test_a_misspelt_fact_fails_the_policy_with_the_closest_name(tmp_path):
+    out = audit_with_rule(tmp_path, "promsic", "{equals: false}")
+    assert "rules[0].fact (line 10): expected a fact of an interface, one of" in out
+    assert "(did you mean 'promisc'?), found 'promsic'" in out
+    assert '\\"path\\": \\"rules[0].fact\\"' in out and '\\"line\\": 10' in out, out
+
+
+def test_bad_cache_files_are_error_hosts_not_a_failed_audit(cache, tmp_path):
+    dummy, cache_dir = cache
+    bad = tmp_path / "cache"
+    shutil.copytree(str(cache_dir), str(bad))
+    good = sorted(p.name for p in bad.iterdir() if "localhost" in p.name)[0]
+
+    def named(host):
+        return good.replace("localhost", host)
+
+    payload = json.loads((bad / good).read_text())
+    wrapped = "__payload__" in payload
+    facts = json.loads(payload["__payload__"]) if wrapped else payload
+    name = sorted(facts["netif"]["interfaces"])[0]
+    facts["netif"]["interfaces"][name]["addresses"] = 5
+    (bad / named("addr5")).write_text(json.dumps({"__payload__": json.dumps(facts)}) if wrapped
+                                      else json.dumps(facts))
+    (bad / named("deep")).write_text("[" * 100000 + "]" * 100000)
+    outside = tmp_path / "outside.json"
+    shutil.copy(str(bad / good), str(outside))
+    os.symlink(str(outside), str(bad / named("link")))
+    with open(str(bad / named("big")), "wb") as handle:
+        handle.truncate(3 * 1024 * 1024)  # sparse; over the 2 MiB limit set below
+    if (bad / good).stat().st_size > 2 * 1024 * 1024:
+        pytest.skip("this machine's facts document is larger than the 2 MiB limit the test sets")
+
+    reports = tmp_path / "reports"
+    rc, out, err = collection_playbook(tmp_path, {"netif_audit_fact_cache": str(bad),
+                                                  "netif_audit_fact_cache_max_size": 2,
+                                                  "netif_audit_report_dir": str(reports),
+                                                  "netif_audit_formats": ["json"]})
+    assert rc == 0, out + err
+    report = json.loads((reports / "netif-audit.json").read_text())
+    hosts = dict((h["name"], h["status"]) for h in report["hosts"])
+    for host in ("addr5", "deep", "link", "big", "broken"):
+        assert hosts[host] == "error", (host, hosts)
+    for host in ("localhost", "web1", "web2", "db1"):
+        assert hosts[host] in ("pass", "fail", "waived"), (host, hosts)
+    details = dict((f["host"], f["detail"]) for f in report["findings"]
+                   if f["rule"] == "audit.facts_unavailable")
+    assert "interfaces.%s.addresses: expected a value of type array, found 5" % name in details["addr5"] \
+        or ('interfaces["%s"].addresses' % name) in details["addr5"], details["addr5"]
+    assert "nested too deeply" in details["deep"]
+    assert "outside the cache directory: not followed" in details["link"] and named("link") in details["link"]
+    assert "is 3.0 MiB, over the size limit of 2.0 MiB" in details["big"]

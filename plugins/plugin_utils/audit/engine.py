@@ -28,7 +28,7 @@ import datetime
 import json
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model
-from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import factpath, promiscuity
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import factpath, factshape, promiscuity
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.policy import (  # noqa: F401 (re-exported API)  # pylint: disable=unused-import
     INTERNAL_RULES,
     RULE_FACTS_UNAVAILABLE,
@@ -88,6 +88,10 @@ class HostContext:
         elif not isinstance(facts.get("gather_subset"), list):
             self.problem = "facts document has no gather_subset list"
         else:
+            self.problem = factshape.problem(facts)
+            if self.problem is not None:
+                self.problem = "malformed facts document: %s" % self.problem
+        if self.problem is None:
             self.gathered = frozenset(facts["gather_subset"]) | {"links"}
             self.interfaces = tuple((name, iface) for name, iface in sorted(facts["interfaces"].items())
                                     if isinstance(iface, dict))

@@ -21,6 +21,8 @@ __metaclass__ = type
 import re
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import factshape
+from ansible_collections.hostnet.netif.plugins.plugin_utils.problems import one_of, shorten
 
 MISSING = object()
 
@@ -41,14 +43,20 @@ _HOST_SUBSETS = {
 
 
 class PathError(ValueError):
-    """A fact path that cannot be parsed or names a sysctl outside the allow-list."""
+    """A fact path that cannot be parsed, names no fact of the facts schema, or names a
+    sysctl outside the allow-list; ``expected`` and ``found`` say how."""
+
+    def __init__(self, expected, found):
+        self.expected = expected
+        self.found = found
+        super(PathError, self).__init__("expected %s, found %s" % (expected, found))
 
 
 def parse(text):
     """Split a path into a tuple of keys; raises PathError."""
     if not isinstance(text, str) or not text.strip():
-        raise PathError("expected a non-empty fact path such as 'mtu' or "
-                        "'sysctl.effective.ipv4.rp_filter'")
+        raise PathError("a non-empty fact path such as 'mtu' or 'sysctl.effective.ipv4.rp_filter'",
+                        shorten(text))
     keys = []
     pos = 0
     expect_key = True
@@ -59,14 +67,45 @@ def parse(text):
             continue
         match = _TOKEN.match(text, pos)
         if match is None or (not expect_key and match.group("key")):
-            raise PathError("cannot parse fact path %r at character %d; use dotted keys and "
-                            "[\"...\"] for keys that contain dots" % (text, pos + 1))
+            raise PathError("a fact path of dotted keys, with [\"...\"] around keys that contain dots",
+                            "%r (cannot parse at character %d)" % (text, pos + 1))
         keys.append(match.group("key") or match.group("dq") or match.group("sq"))
         pos = match.end()
         expect_key = False
     if expect_key:
-        raise PathError("fact path %r ends with '.'" % text)
+        raise PathError("a key after the last '.'", repr(text))
     return tuple(keys)
+
+
+# ---------------------------------------------------------------------------
+# which paths exist: read from the facts schema (the contract of the facts module)
+# ---------------------------------------------------------------------------
+def check_known(keys, scope):
+    """Raise PathError unless ``keys`` name a place the facts schema has.
+
+    Interface scope starts at one interface, host scope at the document. An unknown
+    key is reported with the names valid there and the closest one (a typo such as
+    ``promsic`` would otherwise be "absent" on every host and pass or fail silently).
+    """
+    root = factshape.root()
+    node = root.props["interfaces"].extra if scope == "interface" else root
+    walked = []
+    for key in keys:
+        if key in node.props:
+            node = node.props[key]
+        elif node.extra is not None:
+            node = node.extra
+        elif node.types is None or (dict in node.types and not node.props):
+            return  # a free-form mapping (kind_data): any key may be there
+        elif not node.props:
+            kind = factshape.type_text(node.types, null=False)
+            raise PathError("a path that ends at %s (%s %s has no keys)"
+                            % (render(walked), "an" if kind[0] in "aeiou" else "a", kind),
+                            repr(render(walked + [key])))
+        else:
+            where = render(walked) if walked else ("an interface" if scope == "interface" else "the facts document")
+            raise PathError("a fact of %s, %s" % (where, one_of(key, node.props)), repr(key))
+        walked.append(key)
 
 
 def render(keys):
@@ -93,6 +132,7 @@ class FactRef:
 
     def __init__(self, text, scope):
         self.keys = parse(text)
+        check_known(self.keys, scope)
         self.text = render(self.keys)
         self.scope = scope
         self.sysctl_key = None
@@ -103,8 +143,8 @@ class FactRef:
         else:
             self.subset = _HOST_SUBSETS.get(first)
             if self.subset is None:
-                raise PathError("host-scope fact path %r must start with one of %s"
-                                % (self.text, ", ".join(sorted(_HOST_SUBSETS))))
+                raise PathError("a host-scope fact path starting with one of %s"
+                                % ", ".join(sorted(_HOST_SUBSETS)), repr(self.text))
         if first == "sysctl":
             self._sysctl(scope)
 
@@ -117,14 +157,16 @@ class FactRef:
             elif len(keys) == 3 and keys[1] in ("ipv4", "ipv6"):
                 family, name = keys[1], keys[2]
             else:
-                raise PathError("interface sysctl path %r must be sysctl.<ipv4|ipv6>.<key> or "
-                                "sysctl.effective.<ipv4|ipv6>.<key>" % self.text)
+                raise PathError("sysctl.<ipv4|ipv6>.<key> or sysctl.effective.<ipv4|ipv6>.<key>",
+                                repr(self.text))
             if family not in model.CONF_KEYS or name not in model.CONF_KEYS[family]:
-                raise PathError("%s.%s is not an allowed per-interface sysctl key" % (family, name))
+                raise PathError("an allowed per-interface sysctl key, %s"
+                                % one_of(name, model.CONF_KEYS.get(family) or ()),
+                                "%s.%s (not allowed)" % (family, name))
             self.sysctl_key = "%s.%s" % (family, name)
             return
         if len(keys) != 2:
-            raise PathError("host sysctl path %r must be sysctl[\"net.<...>\"]" % self.text)
+            raise PathError("sysctl[\"net.<...>\"]", repr(self.text))
         dotted = keys[1]
         if dotted in model.HOST_KEYS:
             self.sysctl_key = dotted
@@ -136,9 +178,8 @@ class FactRef:
             # conf.all / conf.default come with the per-interface key
             self.sysctl_key = "%s.%s" % (parts[1], parts[4])
             return
-        raise PathError("%r is not a sysctl the facts module reads; use one of %s or "
-                        "net.<ipv4|ipv6>.conf.<all|default>.<key>"
-                        % (dotted, ", ".join(model.HOST_KEYS)))
+        raise PathError("a sysctl the facts module reads, %s, or net.<ipv4|ipv6>.conf.<all|default>.<key>"
+                        % one_of(dotted, model.HOST_KEYS), "%r (not read)" % dotted)
 
 
 def resolve(root, keys):

@@ -35,6 +35,33 @@ def plain(value):
     return value
 
 
+def gathered_facts(result):
+    """(netif facts, None) from the registered interface_facts result of this run, or (None, why).
+
+    The role registers the gathering with ``failed_when: false`` (so an unreachable or
+    failing host is still reported): ``failed`` is then false even when the module failed,
+    so a result counts as gathered only when it holds the facts document.
+    """
+    if not isinstance(result, Mapping):
+        return None, "no gathering result of this run (found %s)" % type(result).__name__
+    message = " ".join(str(result.get("msg") or "").split())
+    # "MODULE FAILURE" alone is no reason: the interpreter's own words are in module_stderr
+    said = str(result.get("module_stderr") or result.get("module_stdout") or "").strip()
+    if said:
+        said = " ".join(said.splitlines()[-1].split())
+        message = "%s (%s)" % (message, said[:300]) if message else said[:300]
+    if result.get("unreachable"):
+        return None, "host unreachable: %s" % (message or "no message")
+    if result.get("skipped"):
+        return None, "gathering was skipped%s" % (
+            ": %s" % result.get("skip_reason") if result.get("skip_reason") else "")
+    facts = result.get("ansible_facts")
+    facts = facts.get("netif") if isinstance(facts, Mapping) else None
+    if not isinstance(facts, Mapping):
+        return None, "gathering failed: %s" % (message or "the gathering task returned no netif facts")
+    return facts, None
+
+
 def host_groups(task_vars):
     """The host's inventory groups, 'all' included."""
     groups = list(task_vars.get("group_names") or [])

@@ -36,6 +36,15 @@ from yaml import YAMLError
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import factpath
+from ansible_collections.hostnet.netif.plugins.plugin_utils.problems import (
+    Problem,
+    ProblemsError,
+    format_path,
+    one_of,
+    schema_problems,
+    shorten,
+    type_name,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BASELINE_DIR = os.path.join(HERE, "baselines")
@@ -72,18 +81,17 @@ INTERNAL_RULES = {
 _SCHEMA = None
 
 
-class PolicyError(ValueError):
-    """A policy or waiver list is invalid; ``errors`` lists each problem."""
+class PolicyError(ProblemsError):
+    """A policy or waiver list is invalid; ``problems`` lists each problem (``errors``: as data).
 
-    def __init__(self, source, errors):
+    ``what`` says which kind of file it is (``audit policy``, ``waiver file``, ``waivers``).
+    """
+
+    def __init__(self, source, problems, what="audit policy"):
         self.source = source
-        self.errors = list(errors)
-        head = "invalid audit policy %s" % source if source else "invalid audit policy"
-        if len(self.errors) == 1:
-            text = "%s: %s" % (head, self.errors[0])
-        else:
-            text = "%s (%d problems):\n  %s" % (head, len(self.errors), "\n  ".join(self.errors))
-        super(PolicyError, self).__init__(text)
+        self.what = what
+        head = "invalid %s %s" % (what, source) if source else "invalid %s" % what
+        super(PolicyError, self).__init__(problems, head)
 
 
 def schema():
@@ -102,72 +110,6 @@ def shipped_baselines():
 # ---------------------------------------------------------------------------
 # paths and messages
 # ---------------------------------------------------------------------------
-def render_path(parts):
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += "[%d]" % part
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def _short(value, limit=60):
-    text = json.dumps(value, default=str, ensure_ascii=True)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _type_name(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    return type(value).__name__
-
-
-def _schema_message(error):
-    validator, spec, instance = error.validator, error.validator_value, error.instance
-    if validator == "type":
-        expected = spec if isinstance(spec, list) else [spec]
-        return "expected %s, found %s %s" % (" or ".join(expected), _type_name(instance), _short(instance))
-    if validator == "required":
-        missing = [key for key in spec if isinstance(instance, dict) and key not in instance]
-        return "missing required key %s" % ", ".join(repr(k) for k in missing or spec)
-    if validator == "additionalProperties":
-        allowed = sorted((error.schema.get("properties") or {}).keys())
-        extra = sorted(k for k in instance if k not in allowed) if isinstance(instance, dict) else []
-        return "unknown key %s; expected one of %s" % (", ".join(repr(k) for k in extra), ", ".join(allowed))
-    if validator == "enum":
-        return "expected one of %s, found %s" % (", ".join(_short(v) for v in spec), _short(instance))
-    if validator == "const":
-        return "expected %s, found %s" % (_short(spec), _short(instance))
-    if validator == "pattern":
-        return "expected a string matching %s, found %s" % (spec, _short(instance))
-    if validator == "format":
-        what = {"date": "a date YYYY-MM-DD", "regex": "a valid regular expression"}.get(spec, spec)
-        return "expected %s, found %s" % (what, _short(instance))
-    if validator == "not":
-        return ("key not allowed here: fact/expect/when belong to host and interface rules, "
-                "check/parameters to fleet rules")
-    if validator in ("minItems", "minProperties", "minLength"):
-        return "expected at least %s %s, found %s" % (
-            spec, {"minItems": "item(s)", "minProperties": "key(s)", "minLength": "character(s)"}[validator],
-            _short(instance))
-    if validator in ("minimum", "maximum", "maxLength"):
-        return "expected %s %s, found %s" % (validator, spec, _short(instance))
-    return error.message
-
-
 class _Lines:
     """Maps a path inside a YAML file to a line number (only when reporting errors)."""
 
@@ -203,18 +145,24 @@ class _Lines:
 
 
 class _Problems:
+    """The problems of one file, each with its YAML line when the file has one."""
+
     def __init__(self, prefix, lines):
         self.prefix = list(prefix)
         self.lines = lines
         self.items = []
 
-    def add(self, parts, message):
+    def add(self, parts, expected, found, message=None):
         parts = self.prefix + list(parts)
-        where = render_path(parts)
         line = self.lines.line(list(parts)) if self.lines else None
-        if line:
-            where = "%s (line %d)" % (where, line)
-        self.items.append("%s: %s" % (where, message))
+        self.items.append(Problem(format_path(parts), expected, found, line=line, message=message))
+
+    def extend_schema(self, validator, instance, prefix=()):
+        """Every schema problem of ``instance`` (at ``prefix`` below this file's own prefix)."""
+        found = schema_problems(validator, instance, self.prefix + list(prefix),
+                                self.lines.line if self.lines else None)
+        self.items.extend(found)
+        return found
 
 
 # ---------------------------------------------------------------------------
@@ -540,9 +488,9 @@ def _read_source(source, base_dirs):
     if isinstance(source, dict):
         return _plain(source), "(inline policy)", None
     if not isinstance(source, str) or not source.strip():
-        raise PolicyError(None, ["policy: expected a shipped baseline name (%s), a file path or a "
-                                 "policy mapping, found %s" % (", ".join(shipped_baselines()),
-                                                               _short(source))])
+        raise PolicyError(None, [Problem("policy", "a shipped baseline name (%s), a file path or a "
+                                         "policy mapping" % ", ".join(shipped_baselines()),
+                                         shorten(source))])
     source = str(source)
     path = None
     if re.match(r"^[a-z][a-z0-9_]*$", source) and os.path.isfile(os.path.join(BASELINE_DIR, source + ".yml")):
@@ -554,52 +502,70 @@ def _read_source(source, base_dirs):
                 path = candidate
                 break
         if path is None:
-            raise PolicyError(None, ["policy %r: no such shipped baseline (%s) and no such file "
-                                     "(looked in %s)" % (source, ", ".join(shipped_baselines()),
-                                                         ", ".join(candidates))])
+            raise PolicyError(None, [Problem("policy", "a shipped baseline, %s, or a policy file "
+                                             "(looked in %s)" % (one_of(source, shipped_baselines()),
+                                                                 ", ".join(candidates)),
+                                             "%r (no such baseline or file)" % source)])
     document, text = _read_yaml(path)
     return _plain(document), path, text
 
 
-def _read_yaml(path):
+def _read_yaml(path, what="audit policy"):
     """(document, text) of a YAML file; PolicyError naming the file otherwise."""
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
-    except (IOError, OSError) as exc:
-        raise PolicyError(path, ["cannot read: %s" % (exc.strerror or exc)])
+    except (IOError, OSError, UnicodeError) as exc:
+        raise PolicyError(path, [Problem("", "a readable UTF-8 file", getattr(exc, "strerror", None)
+                                         or str(exc))], what)
     try:
         return yaml_load(text), text
-    except YAMLError as exc:  # it carries the line and column
-        raise PolicyError(path, ["not valid YAML: %s" % exc])
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        reason = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise PolicyError(path, [Problem("", "valid YAML", reason,
+                                         line=mark.line + 1 if mark is not None else None)], what)
 
 
-def _validate_document(document, label, text):
-    lines = _Lines(text)
-    problems = _Problems([], lines)
+def _rule_index(path):
+    match = re.match(r"^(rules|waivers)\[(\d+)\]", path)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def _check_document(document, label, seen, problems):
+    """Every problem of one policy document, into ``problems`` (schema, then what a schema
+    cannot say: fact paths, globs, sysctl keys, duplicate ids) for each rule the schema
+    accepted; ``seen`` maps rule ids to the file that defined them."""
     if not isinstance(document, dict):
-        problems.add([], "expected a mapping with schema_version, name and rules, found %s"
-                     % _type_name(document))
-        raise PolicyError(label, problems.items)
+        problems.add([], "a mapping with schema_version, name and rules", type_name(document))
+        return
     validator = jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker())
-    errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
-    for error in errors:
-        problems.add(list(error.absolute_path), _schema_message(error))
-    if problems.items:
-        raise PolicyError(label, problems.items)
-    for index, spec in enumerate(document["rules"]):
+    found = problems.extend_schema(validator, document)
+    broken = set(_rule_index(p.path) for p in found)
+    rules = document.get("rules")
+    for index, spec in enumerate(rules if isinstance(rules, list) else []):
+        if ("rules", index) in broken:
+            continue
         _check_rule(spec, ["rules", index], problems)
-    for index, spec in enumerate(document.get("waivers") or []):
-        _check_waiver_globs(spec, ["waivers", index], problems)
-    if problems.items:
-        raise PolicyError(label, problems.items)
+        if spec["id"] in seen:
+            problems.add(["rules", index, "id"], "a rule id not used before (%s defines it)"
+                         % seen[spec["id"]], repr(spec["id"]))
+        elif spec["id"] in INTERNAL_RULES:
+            problems.add(["rules", index, "id"], "a rule id outside the audit's own (%s)"
+                         % ", ".join(sorted(INTERNAL_RULES)), repr(spec["id"]))
+        else:
+            seen[spec["id"]] = label
+    waivers = document.get("waivers")
+    for index, spec in enumerate(waivers if isinstance(waivers, list) else []):
+        if ("waivers", index) not in broken:
+            _check_waiver_globs(spec, ["waivers", index], problems)
 
 
 def _check_globs(patterns, where, problems):
     for index, pattern in enumerate(patterns or []):
         error = model.glob_error(pattern)
         if error:
-            problems.add(where + [index], "glob %s %s" % (_short(pattern), error))
+            problems.add(where + [index], "a usable interface glob (this one %s)" % error, shorten(pattern))
 
 
 def _check_rule(spec, where, problems):
@@ -611,18 +577,19 @@ def _check_rule(spec, where, problems):
     if scope == "host":
         for key in ("interfaces", "exclude_interfaces", "kinds", "exclude_kinds", "flags", "exclude_flags"):
             if key in select:
-                problems.add(where + ["select", key], "interface selectors do not apply to host-scope rules")
+                problems.add(where + ["select", key], "no interface selector (a host-scope rule selects "
+                             "hosts only)", shorten(select[key]))
     for key, place in (("fact", where + ["fact"]),):
         if key in spec:
             try:
                 factpath.FactRef(spec[key], fact_scope)
             except factpath.PathError as exc:
-                problems.add(place, str(exc))
+                problems.add(place, exc.expected, exc.found)
     for index, cond in enumerate(spec.get("when") or []):
         try:
             factpath.FactRef(cond["fact"], fact_scope)
         except factpath.PathError as exc:
-            problems.add(where + ["when", index, "fact"], str(exc))
+            problems.add(where + ["when", index, "fact"], exc.expected, exc.found)
         _check_expect(cond, where + ["when", index], problems)
     if "expect" in spec:
         _check_expect(spec["expect"], where + ["expect"], problems)
@@ -633,27 +600,28 @@ def _check_rule(spec, where, problems):
             netaddr.IPNetwork(network)
         except (netaddr.AddrFormatError, ValueError, TypeError) as exc:
             problems.add(where + ["parameters", "ignore_networks", index],
-                         "expected a CIDR such as 198.18.0.0/15, found %s (%s)" % (_short(network), exc))
+                         "a CIDR such as 198.18.0.0/15", "%s (%s)" % (shorten(network), exc))
     for index, value in enumerate(params.get("values") or []):
         try:
             factpath.FactRef(value["fact"], value.get("scope", "interface"))
         except factpath.PathError as exc:
-            problems.add(where + ["parameters", "values", index, "fact"], str(exc))
+            problems.add(where + ["parameters", "values", index, "fact"], exc.expected, exc.found)
         _check_globs(value.get("interfaces"), where + ["parameters", "values", index, "interfaces"], problems)
 
 
 def _check_expect(spec, where, problems):
     if "min" in spec and "max" in spec and spec["min"] > spec["max"]:
-        problems.add(where + ["min"], "min %s is greater than max %s: nothing can pass"
-                     % (spec["min"], spec["max"]))
+        problems.add(where + ["min"], "min <= max (%s), or nothing can pass" % spec["max"],
+                     shorten(spec["min"]))
     if "absent" in spec and "present" in spec:
-        problems.add(where + ["absent"], "absent and present together: nothing can pass")
+        problems.add(where + ["absent"], "absent or present, not both (nothing can pass)",
+                     "both")
     if "matches" in spec:
         try:
             re.compile(spec["matches"])
         except re.error as exc:
-            problems.add(where + ["matches"], "expected a valid regular expression, found %s (%s)"
-                         % (_short(spec["matches"]), exc))
+            problems.add(where + ["matches"], "a valid regular expression",
+                         "%s (%s)" % (shorten(spec["matches"]), exc))
 
 
 def _check_remediation(spec, where, problems):
@@ -661,24 +629,28 @@ def _check_remediation(spec, where, problems):
     for family in ("ipv4", "ipv6"):
         for key in sysctls.get(family) or {}:
             if key not in model.CONF_KEYS[family]:
-                problems.add(where + ["sysctls", family, key], "%s.%s is not an allowed per-interface sysctl"
-                             % (family, key))
+                problems.add(where + ["sysctls", family, key], "an allowed per-interface sysctl, %s"
+                             % one_of(key, model.CONF_KEYS[family]), "%s.%s (not allowed)" % (family, key))
     for key in sysctls.get("host") or {}:
         if key not in model.HOST_KEYS:
-            problems.add(where + ["sysctls", "host", key], "expected one of %s, found %s"
-                         % (", ".join(model.HOST_KEYS), _short(key)))
+            problems.add(where + ["sysctls", "host", key], one_of(key, model.HOST_KEYS), shorten(key))
 
 
 def _check_waiver_globs(spec, where, problems):
     _check_globs(spec.get("interfaces"), where + ["interfaces"], problems)
 
 
+def _unknown_rule(rule_id, known):
+    return "a rule id of the policy, %s" % one_of(rule_id, known), repr(rule_id)
+
+
 def _load_waivers(waivers, base_dirs, known):
     """Waivers given apart from the policy: a list, a mapping with ``waivers``, or a YAML file.
 
-    Returns a list of Waiver; raises PolicyError naming e.g. ``waivers[2].expires``.
+    Returns a list of Waiver; raises PolicyError (a waiver error, not a policy error)
+    naming e.g. ``waivers[2].expires`` and listing every problem of the list at once.
     """
-    label, text, data = "waivers", None, waivers
+    label, text, data, what = "", None, waivers, "waivers"
     if isinstance(waivers, str):
         path = waivers if os.path.isabs(waivers) else None
         for base in ([] if path else base_dirs):
@@ -686,9 +658,10 @@ def _load_waivers(waivers, base_dirs, known):
                 path = os.path.join(base, waivers)
                 break
         if not path or not os.path.isfile(path):
-            raise PolicyError("waivers", ["no such waiver file %r (looked in %s)"
-                                          % (waivers, ", ".join(base_dirs))])
-        data, text = _read_yaml(path)
+            raise PolicyError(None, [Problem("waivers", "an existing waiver file (looked in %s)"
+                                             % ", ".join(base_dirs), repr(waivers))], "waivers")
+        what = "waiver file"
+        data, text = _read_yaml(path, what)
         label = path
     data = _plain(data)
     if isinstance(data, dict) and list(data) == ["waivers"]:
@@ -699,23 +672,19 @@ def _load_waivers(waivers, base_dirs, known):
     if items is None:
         return []
     if not isinstance(items, list):
-        problems.add([], "expected a list of waivers, found %s" % _type_name(items))
-        raise PolicyError(label, problems.items)
+        problems.add([], "a list of waivers", type_name(items))
+        raise PolicyError(label, problems.items, what)
     validator = jsonschema.Draft202012Validator(
         {"$ref": "#/$defs/waiver", "$defs": schema()["$defs"]}, format_checker=jsonschema.FormatChecker())
     for index, spec in enumerate(items):
-        errors = sorted(validator.iter_errors(spec), key=lambda e: [str(p) for p in e.absolute_path])
-        for error in errors:
-            problems.add([index] + list(error.absolute_path), _schema_message(error))
-        if errors:
+        if problems.extend_schema(validator, spec, [index]):
             continue
         _check_waiver_globs(spec, [index], problems)
         if spec["rule"] not in known:
-            problems.add([index, "rule"], "unknown rule id %r; known rules: %s"
-                         % (spec["rule"], ", ".join(sorted(known))))
+            problems.add([index, "rule"], *_unknown_rule(spec["rule"], known))
     if problems.items:
-        raise PolicyError(label, problems.items)
-    return [Waiver(spec, index, label) for index, spec in enumerate(items)]
+        raise PolicyError(label, problems.items, what)
+    return [Waiver(spec, index, label or "waivers") for index, spec in enumerate(items)]
 
 
 def load_policy(sources=None, waivers=None, base_dirs=None):
@@ -728,45 +697,35 @@ def load_policy(sources=None, waivers=None, base_dirs=None):
     Raises PolicyError listing every problem with its path.
     """
     if IMPORT_ERROR is not None:
-        raise PolicyError(None, ["the jsonschema and netaddr Python libraries are needed on the controller: %s"
-                                 % IMPORT_ERROR])
+        raise PolicyError(None, [Problem("", "the jsonschema and netaddr Python libraries on the controller",
+                                         str(IMPORT_ERROR))])
     base_dirs = list(base_dirs or []) + [os.getcwd()]
     if sources is None:
         sources = list(DEFAULT_POLICY)
     if not isinstance(sources, (list, tuple)):
         sources = [sources]
     if not sources:
-        raise PolicyError(None, ["policy: expected at least one policy"])
-    documents, labels = [], []
+        raise PolicyError(None, [Problem("policy", "at least one policy", "[]")])
+    documents = []
     waiver_objects = []
     seen = {}
     for source in sources:
         document, label, text = _read_source(source, base_dirs)
-        _validate_document(document, label, text)
-        lines = _Lines(text)
-        problems = _Problems([], lines)
-        for index, spec in enumerate(document["rules"]):
-            if spec["id"] in seen:
-                problems.add(["rules", index, "id"], "duplicate rule id %r (already defined in %s)"
-                             % (spec["id"], seen[spec["id"]]))
-            elif spec["id"] in INTERNAL_RULES:
-                problems.add(["rules", index, "id"], "rule id %r is reserved for the audit itself" % spec["id"])
-            else:
-                seen[spec["id"]] = label
-        if problems.items:
-            raise PolicyError(label, problems.items)
-        documents.append(document)
-        labels.append(label)
+        problems = _Problems([], _Lines(text))
+        _check_document(document, label, seen, problems)
+        documents.append((document, label, problems))
     known = set(seen)
-    for document, label, source in zip(documents, labels, sources):
-        problems = _Problems([], _Lines(None))
-        for index, spec in enumerate(document.get("waivers") or []):
-            if spec["rule"] not in known:
-                problems.add(["waivers", index, "rule"], "unknown rule id %r; known rules: %s"
-                             % (spec["rule"], ", ".join(sorted(known))))
-            waiver_objects.append(Waiver(spec, index, label))
+    for document, label, problems in documents:  # a policy's waivers may name any policy's rules
+        waivers_of = document.get("waivers") if isinstance(document, dict) else None
+        for index, spec in enumerate(waivers_of if isinstance(waivers_of, list) else []):
+            if isinstance(spec, dict) and isinstance(spec.get("rule"), str) and spec["rule"] not in known \
+                    and not any(p.path.startswith("waivers[%d]" % index) for p in problems.items):
+                problems.add(["waivers", index, "rule"], *_unknown_rule(spec["rule"], known))
+    for document, label, problems in documents:
         if problems.items:
             raise PolicyError(label, problems.items)
+        for index, spec in enumerate(document.get("waivers") or []):
+            waiver_objects.append(Waiver(spec, index, label))
     if waivers:
         waiver_objects.extend(_load_waivers(waivers, base_dirs, known))
-    return Policy(documents, waiver_objects, labels)
+    return Policy([entry[0] for entry in documents], waiver_objects, [entry[1] for entry in documents])

@@ -151,9 +151,10 @@ def test_interface_selector_globs_kinds_and_flags():
     ({"not_contains": "promisc"}, ["up", "promisc"], "fail"),
 ])
 def test_expect_operators(expect, value, status):
-    pol = policy(rule("t.x", fact="alias", expect=expect))
+    # kind_data is free-form in the facts schema: any value type is a well-formed document
+    pol = policy(rule("t.x", fact="kind_data.x", expect=expect))
     doc = lib.compliant_host([lib.interface("eth0")])
-    doc["interfaces"]["eth0"]["alias"] = value
+    doc["interfaces"]["eth0"]["kind_data"] = {"x": value}
     findings = engine.evaluate_host(pol, "h", ["all"], doc, TODAY)
     assert [f["status"] for f in findings] == [status]
     assert findings[0]["actual"] == value
