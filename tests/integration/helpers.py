@@ -64,3 +64,12 @@ def run_playbook(lab, playbook, extra_vars: Mapping | None = None, *args: str,
         argv += ["-e", json.dumps(dict(extra_vars))]
     argv += [*args, path]
     return _run(argv, _env(lab, env), timeout)
+
+
+def netif_state_paths(netns: str) -> tuple[str, str]:
+    """(lock, journal) paths of the hostnet.netif transaction inside namespace ``netns``:
+    ``/run/hostnet-netif/<netns inode>.lock|.journal`` (the directory made 0700 if missing)."""
+    inode = os.stat(os.path.join("/run/netns", netns)).st_ino
+    os.makedirs("/run/hostnet-netif", mode=0o700, exist_ok=True)
+    base = "/run/hostnet-netif/%d" % inode
+    return base + ".lock", base + ".journal"
