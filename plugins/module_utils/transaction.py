@@ -265,7 +265,8 @@ class HostLock:
                         break
                     except (IOError, OSError) as exc:
                         if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
-                            raise LockTimeout("cannot lock %s: %s" % (self.path, exc.strerror or exc))
+                            raise LockTimeout("cannot lock %s: %s"
+                                              % (self.path, exc.strerror or exc))
                     if self._clock() >= deadline:
                         raise LockTimeout(
                             "another hostnet.netif task is changing this network namespace: %s "
@@ -656,6 +657,8 @@ class Transaction:
         return then is not None and now is not None and then != now
 
     def _warn_pending(self):
+        if not os.access(self.journal.path, os.R_OK):
+            return  # none, or a user that may read facts but not root's /run/hostnet-netif
         try:
             record = self.journal.load()
         except JournalError as exc:

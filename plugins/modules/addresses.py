@@ -16,9 +16,9 @@ description:
   - Adds, changes and removes interface addresses in the resource-module style
     (O(state=merged), V(replaced), V(overridden), V(deleted), V(gathered), V(rendered), V(parsed)).
   - The whole change is one C(ip -batch) process of C(address add), C(address replace) and
-    C(address del) lines under a per-host lock. The host is then read again and every
-    requested address verified; on any failure the previous addresses are restored and the
-    task fails with the failing line and the kernel's message.
+    C(address del) lines under a per-network-namespace lock. The host is then read again
+    and every requested address verified; on any failure the previous addresses are
+    restored and the task fails with the failing line and the kernel's message.
   - Addresses are compared as values, not text. On the controller every spelling is
     normalised with netaddr (C(198.18.1.1/255.255.255.0) is C(198.18.1.1/24); IPv6 in any
     case or compression is RFC 5952 text) and the target compares parsed addresses, so an
@@ -220,6 +220,34 @@ restored:
   description: Whether the previous state was restored after a failure.
   returned: on failure after changes started
   type: bool
+recovered:
+  description:
+    - Set when the host held the journal of an interrupted apply (a task killed while it changed
+      this network namespace) and this run restored it before its own change; C(changed) is then
+      true and a warning says the same.
+  returned: when an interrupted apply was found and restored
+  type: dict
+  contains:
+    journal:
+      description: The journal, C(/run/hostnet-netif/<network namespace inode>.journal).
+      type: str
+    pid:
+      description: Process id of the interrupted task's module.
+      type: int
+    started:
+      description: When the interrupted apply started (UTC, ISO 8601).
+      type: str
+    interrupted_commands:
+      description: What the interrupted task was applying.
+      type: list
+      elements: str
+    restore_commands:
+      description: What the restore ran (empty when the host already matched the snapshot).
+      type: list
+      elements: str
+  sample: {journal: /run/hostnet-netif/4026532281.journal, pid: 31337,
+           started: "2026-11-29T04:05:06Z", interrupted_commands: ["link delete dev va"],
+           restore_commands: ["link add name va type veth peer name vb", "link set dev va up"]}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -18,11 +18,12 @@ description:
     or deletes virtual interfaces (veth, bridge, macvlan, vxlan, vlan, dummy, bond), in the
     resource-module style (O(state=merged), V(replaced), V(overridden), V(deleted),
     V(gathered), V(rendered), V(parsed)).
-  - The whole change is one C(ip -batch) process under a per-host lock, ordered so the kernel
-    accepts it (creations before enslaving, parents before children, parent MTU raised before
-    a child's and lowered after it, children deleted before parents). The host is then read
-    again and every requested value verified; on any failure the previous state is restored
-    from a snapshot and the task fails with the failing line and the kernel's message.
+  - The whole change is one C(ip -batch) process under a per-network-namespace lock,
+    ordered so the kernel accepts it (creations before enslaving, parents before children,
+    parent MTU raised before a child's and lowered after it, children deleted before
+    parents). The host is then read again and every requested value verified; on any
+    failure the previous state is restored from a snapshot and the task fails with the
+    failing line and the kernel's message.
   - Input is checked on the controller against a JSON Schema and again on the target; errors
     name the field, for example C(config[1].mtu).
   - "Defaults (used by V(replaced) for attributes an item does not give, by V(overridden) for
@@ -273,6 +274,34 @@ restored:
   description: Whether the previous state was restored after a failure.
   returned: on failure after changes started
   type: bool
+recovered:
+  description:
+    - Set when the host held the journal of an interrupted apply (a task killed while it changed
+      this network namespace) and this run restored it before its own change; C(changed) is then
+      true and a warning says the same.
+  returned: when an interrupted apply was found and restored
+  type: dict
+  contains:
+    journal:
+      description: The journal, C(/run/hostnet-netif/<network namespace inode>.journal).
+      type: str
+    pid:
+      description: Process id of the interrupted task's module.
+      type: int
+    started:
+      description: When the interrupted apply started (UTC, ISO 8601).
+      type: str
+    interrupted_commands:
+      description: What the interrupted task was applying.
+      type: list
+      elements: str
+    restore_commands:
+      description: What the restore ran (empty when the host already matched the snapshot).
+      type: list
+      elements: str
+  sample: {journal: /run/hostnet-netif/4026532281.journal, pid: 31337,
+           started: "2026-11-29T04:05:06Z", interrupted_commands: ["link delete dev va"],
+           restore_commands: ["link add name va type veth peer name vb", "link set dev va up"]}
 """
 
 from ansible.module_utils.basic import AnsibleModule

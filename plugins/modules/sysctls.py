@@ -22,9 +22,9 @@ description:
     switches 0/1, IPv6 C(mtu) 1280-65535, C(hop_limit) 1-255), checked on the controller against
     a JSON Schema (the error names the field, for example C(config[1].ipv4.rp_filter)) and again
     on the target. Key names never become paths unchecked, so there are no path tricks.
-  - Values are written under a per-host lock after the old values are read, read back and
-    verified; on any failure every value written is restored and the task fails naming
-    the key and the kernel's message.
+  - Values are written under a per-network-namespace lock after the old values are read,
+    read back and verified; on any failure every value written is restored and the task
+    fails naming the key and the kernel's message.
   - Interface names are used as they are in C(/proc) (C(eth0.100) is
     C(/proc/sys/net/ipv4/conf/eth0.100/)); in C(sysctl) key names and in O(persist_file) a dot
     in an interface name is written C(/) (C(net.ipv4.conf.eth0/100.rp_filter)), as
@@ -252,6 +252,34 @@ restored:
   description: Whether the previous values were restored after a failure.
   returned: on failure after changes started
   type: bool
+recovered:
+  description:
+    - Set when the host held the journal of an interrupted apply (a task killed while it changed
+      this network namespace) and this run restored it before its own change; C(changed) is then
+      true and a warning says the same.
+  returned: when an interrupted apply was found and restored
+  type: dict
+  contains:
+    journal:
+      description: The journal, C(/run/hostnet-netif/<network namespace inode>.journal).
+      type: str
+    pid:
+      description: Process id of the interrupted task's module.
+      type: int
+    started:
+      description: When the interrupted apply started (UTC, ISO 8601).
+      type: str
+    interrupted_commands:
+      description: What the interrupted task was applying.
+      type: list
+      elements: str
+    restore_commands:
+      description: What the restore ran (empty when the host already matched the snapshot).
+      type: list
+      elements: str
+  sample: {journal: /run/hostnet-netif/4026532281.journal, pid: 31337,
+           started: "2026-11-29T04:05:06Z", interrupted_commands: ["link delete dev va"],
+           restore_commands: ["link add name va type veth peer name vb", "link set dev va up"]}
 """
 
 import os
