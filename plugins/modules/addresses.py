@@ -222,32 +222,12 @@ restored:
   type: bool
 recovered:
   description:
-    - Set when the host held the journal of an interrupted apply (a task killed while it changed
-      this network namespace) and this run restored it before its own change; C(changed) is then
-      true and a warning says the same.
+    - Set when this run found the journal of an interrupted apply (a task killed while it changed addresses
+      in this network namespace) and restored it before its own change (C(changed) is then true).
+      Keys C(journal), C(pid), C(started), C(interrupted_commands), C(restore_commands); see the
+      user guide, section "An interrupted apply".
   returned: when an interrupted apply was found and restored
   type: dict
-  contains:
-    journal:
-      description: The journal, C(/run/hostnet-netif/<network namespace inode>.journal).
-      type: str
-    pid:
-      description: Process id of the interrupted task's module.
-      type: int
-    started:
-      description: When the interrupted apply started (UTC, ISO 8601).
-      type: str
-    interrupted_commands:
-      description: What the interrupted task was applying.
-      type: list
-      elements: str
-    restore_commands:
-      description: What the restore ran (empty when the host already matched the snapshot).
-      type: list
-      elements: str
-  sample: {journal: /run/hostnet-netif/4026532281.journal, pid: 31337,
-           started: "2026-11-29T04:05:06Z", interrupted_commands: ["link delete dev va"],
-           restore_commands: ["link add name va type veth peer name vb", "link set dev va up"]}
 """
 
 from ansible.module_utils.basic import AnsibleModule
