@@ -43,10 +43,11 @@ options:
         O(running_config) when given, else against an empty host.
       - V(parsed) contacts no host and turns O(running_config) into C(parsed), a list
         in the O(config) format.
-      - Changing states run under a per-host lock, apply the whole plan as one
-        C(ip -batch) process, read the host again and verify every requested value;
-        on any failure they restore the previous state and fail with the failing
-        line and the kernel's message.
+      - Changing states run under a lock per network namespace, journal the snapshot,
+        apply the whole plan as one C(ip -batch) process, read the host again and verify
+        every requested value; on any failure they restore the previous state and fail
+        with the failing line and the kernel's message. A run that finds the journal of
+        an interrupted apply (a killed task) restores it first and returns C(recovered).
     type: str
     choices: [merged, replaced, overridden, deleted, gathered, rendered, parsed]
     default: merged

@@ -12,6 +12,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+import signal
+import subprocess
+
 IP_MISSING = "the 'ip' command (iproute2 >= 4.14) was not found on the target"
 
 
@@ -37,6 +41,52 @@ def command_runner(module):
             return module.run_command(argv, errors="surrogateescape")
         return module.run_command(argv, data=data, binary_data=True, errors="surrogateescape")
     return run
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent():
+    """A ``preexec_fn`` that makes the child get SIGKILL when this process dies
+    (``prctl(PR_SET_PDEATHSIG)``), or None when ctypes/prctl is unavailable.
+
+    libc and prctl are looked up here, before the fork; the child only makes
+    two system calls (prctl, getppid), nothing that takes a lock, which is
+    what a preexec_fn may do in a single-threaded module. If this process died
+    between fork and prctl the signal would never come: getppid() then no
+    longer names it, and the child exits before exec.
+    """
+    try:
+        import ctypes
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                      ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    parent = os.getpid()
+    kill = int(signal.SIGKILL)
+
+    def preexec():
+        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(127)
+    return preexec
+
+
+def run_tied(argv, data, hold_fd):
+    """Run ``argv`` with ``data`` on stdin as a child tied to this process:
+    it inherits ``hold_fd`` (the host lock, so the lock stays held until the
+    child is gone) and is killed when this process dies, so a killed module
+    leaves no ``ip -batch`` changing the host behind it. -> (rc, stdout, stderr)
+
+    Not ``module.run_command``: it cannot set up the child (no preexec hook).
+    """
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, close_fds=True, pass_fds=(hold_fd,),
+                            preexec_fn=_die_with_parent())
+    out, err = proc.communicate(data.encode("utf-8", "surrogateescape"))
+    return (proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
 
 def exit_with(module, result, warnings=()):

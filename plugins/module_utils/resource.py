@@ -81,7 +81,8 @@ def module_host(module):
     """The target Host of a resource module, or None for the offline states."""
     if module.params["state"] in OFFLINE_STATES:
         return None
-    return txn_mod.Host(module_glue.command_runner(module), module_glue.ip_path(module))
+    return txn_mod.Host(module_glue.command_runner(module), module_glue.ip_path(module),
+                        tied_run=module_glue.run_tied)
 
 
 # ---------------------------------------------------------------------------
@@ -309,6 +310,7 @@ class Runner:
                                                             self.warnings.append))
                 after = self.resource.current(after_facts)
             self.warnings.extend(txn.warnings)
+            recovered = txn.recovered
 
         keys = sorted(target)
         before_items = self.resource.items(current, keys)
@@ -332,6 +334,9 @@ class Runner:
                 }
         elif self.diff:
             result["diff"] = {"before": "", "after": ""}
+        if recovered is not None:  # an interrupted apply was restored first (a change too)
+            result["recovered"] = recovered
+            result["changed"] = result["changed"] or bool(recovered["restore_commands"])
         return self._finish(result)
 
     @staticmethod

@@ -730,19 +730,6 @@ class SysctlsResource(res.Resource):
 # ---------------------------------------------------------------------------
 # the task
 # ---------------------------------------------------------------------------
-class HeldLock:
-    """Stands in for the host lock inside the transaction while run() holds the real one
-    (across the runtime change and the persist file)."""
-
-    held = True
-
-    def acquire(self):
-        pass
-
-    def release(self):
-        pass
-
-
 def run(params, host, check_mode=False, diff=False, environ=None, lock=None):
     """The sysctls task: the resource state machine plus the persist file; raises NetifError."""
     state = params.get("state") or res.MERGED
@@ -760,8 +747,9 @@ def run(params, host, check_mode=False, diff=False, environ=None, lock=None):
         lock.acquire()
     try:
         resource.load_persist()
+        # the transaction uses the lock held here as is (across runtime and persist file)
         runner = res.Runner(resource, params, host=host, check_mode=check_mode, diff=diff,
-                            lock=HeldLock() if changing else None)
+                            lock=lock if changing else None)
         result = runner.run()
         if persist is None:
             return result

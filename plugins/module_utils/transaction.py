@@ -28,8 +28,13 @@ __metaclass__ = type
 
 import errno
 import fcntl
+import json
 import os
+import platform
 import re
+import socket
+import stat
+import struct
 import time
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model, planner, reader
@@ -39,7 +44,8 @@ from ansible_collections.hostnet.netif.plugins.module_utils.errors import (
     printable,
 )
 
-LOCK_PATH = "/run/hostnet-netif.lock"
+STATE_DIR = "/run/hostnet-netif"
+NETNS_PATH = "/proc/self/ns/net"
 LOCK_TIMEOUT = 60.0
 _LOCK_POLL = 0.05
 _FAILED_LINE = re.compile(r"^Command failed (\S+):(\d+)\s*$")
@@ -87,7 +93,7 @@ class SysctlError(NetifError):
 class TransactionError(NetifError):
     """A change failed; ``cause`` is the original error, ``restore_error`` set if undo failed."""
 
-    def __init__(self, cause, restore_error=None, restored=()):
+    def __init__(self, cause, restore_error=None, restored=(), journal=None):
         self.cause = cause
         self.restore_error = restore_error
         self.restored = list(restored)
@@ -98,6 +104,8 @@ class TransactionError(NetifError):
         else:
             text = ("%s; RESTORING THE PREVIOUS STATE FAILED TOO: %s; the host may be "
                     "partly changed" % (cause, restore_error))
+            if journal:
+                text += "; the next run on this host tries the restore again from %s" % journal
         super(TransactionError, self).__init__(text)
 
     def to_result(self):
@@ -121,11 +129,14 @@ class Host:
     shell string), feeding ``data`` (text, sent as is) on stdin; ``ip_path`` is
     the ip binary; ``environ`` the module's environment (SSH_CONNECTION);
     ``sysctl`` a SysctlIO and ``files`` a reader.HostFiles (tests point both
-    at fake trees).
+    at fake trees); ``tied_run(argv, data, hold_fd) -> (rc, stdout, stderr)``
+    runs the batch as a child that keeps ``hold_fd`` (the lock) open and dies
+    with this process (module_glue.run_tied; None: ``run`` is used).
     """
 
-    def __init__(self, run, ip_path, environ=None, sysctl=None, files=None):
+    def __init__(self, run, ip_path, environ=None, sysctl=None, files=None, tied_run=None):
         self.run = run
+        self.tied_run = tied_run
         self.ip_path = ip_path
         self.environ = os.environ if environ is None else environ
         self.sysctl = sysctl or SysctlIO()
@@ -167,47 +178,119 @@ class SysctlIO:
 # ---------------------------------------------------------------------------
 # lock
 # ---------------------------------------------------------------------------
-class HostLock:
-    """``fcntl.flock`` on one file: one writer per host, bounded wait."""
+def netns_inode(path=NETNS_PATH):
+    """Inode of this process's network namespace (the key of its lock and journal), or None."""
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
 
-    def __init__(self, path=LOCK_PATH, timeout=LOCK_TIMEOUT, clock=time.monotonic,
+
+def state_directory(path=STATE_DIR):
+    """``path`` as a directory only root reaches (0700, ours, not a symlink); made if missing."""
+    try:
+        os.mkdir(path, 0o700)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST:
+            raise LockTimeout("cannot create %s: %s" % (path, exc.strerror or exc))
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        raise LockTimeout("cannot inspect %s: %s" % (path, exc.strerror or exc))
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise LockTimeout("refusing %s: it must be a directory owned by uid %d and writable by "
+                          "nobody else" % (path, os.geteuid()))
+    return path
+
+
+def default_lock_path(directory=None):
+    """``<directory or STATE_DIR>/<netns inode>.lock``: one writer per network namespace,
+    since network state is per namespace (lab hosts sharing /run do not serialize)."""
+    directory = STATE_DIR if directory is None else directory
+    inode = netns_inode()
+    return os.path.join(directory, "%s.lock" % ("netns-unknown" if inode is None else inode))
+
+
+class HostLock:
+    """``fcntl.flock`` on one file: one writer per network namespace, bounded wait.
+
+    ``path`` None: :func:`default_lock_path` (its directory is made on acquire).
+    The lock belongs to the open file description, so a child that inherits
+    :attr:`fd` (the ``ip -batch`` process, see :func:`run_batch`) keeps the lock
+    held until it is gone too, even when this process is killed. ``release``
+    removes the file while still holding it; ``acquire`` re-checks after
+    locking that the path still names the file it locked (else retries), so
+    removing it is safe. :attr:`journal_path` is the journal next to the lock.
+    """
+
+    def __init__(self, path=None, timeout=LOCK_TIMEOUT, clock=time.monotonic,
                  sleep=time.sleep):
-        self.path = path
+        self._make_directory = path is None
+        self.path = default_lock_path() if path is None else path
         self.timeout = timeout
         self._clock = clock
         self._sleep = sleep
         self._fd = None
 
-    def acquire(self):
+    @property
+    def journal_path(self):
+        base = self.path[:-len(".lock")] if self.path.endswith(".lock") else self.path
+        return base + ".journal"
+
+    def _open(self):
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
         try:
-            fd = os.open(self.path, flags, 0o600)
+            return os.open(self.path, flags, 0o600)
         except OSError as exc:
             raise LockTimeout("cannot open the lock file %s: %s" % (self.path, exc.strerror or exc))
-        deadline = self._clock() + self.timeout
+
+    def _still_ours(self, fd):
+        """True when ``path`` still names the locked file (a releaser may have removed it)."""
         try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except (IOError, OSError) as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
-                        raise LockTimeout("cannot lock %s: %s" % (self.path, exc.strerror or exc))
-                if self._clock() >= deadline:
-                    raise LockTimeout(
-                        "another hostnet.netif task is changing this host: %s stayed locked "
-                        "for %.0f s; try again when it has finished" % (self.path, self.timeout))
-                self._sleep(_LOCK_POLL)
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd = fd
+            named = os.stat(self.path)
+        except OSError:
+            return False
+        mine = os.fstat(fd)
+        return (named.st_dev, named.st_ino) == (mine.st_dev, mine.st_ino)
+
+    def acquire(self):
+        if self._make_directory:
+            state_directory(os.path.dirname(self.path))
+        deadline = self._clock() + self.timeout
+        while True:
+            fd = self._open()
+            try:
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except (IOError, OSError) as exc:
+                        if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                            raise LockTimeout("cannot lock %s: %s"
+                                              % (self.path, exc.strerror or exc))
+                    if self._clock() >= deadline:
+                        raise LockTimeout(
+                            "another hostnet.netif task is changing this network namespace: %s "
+                            "stayed locked for %.0f s; try again when it has finished"
+                            % (self.path, self.timeout))
+                    self._sleep(_LOCK_POLL)
+                if self._still_ours(fd):
+                    self._fd = fd
+                    return
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)  # locked a file its holder removed on release: lock the new one
 
     def release(self):
         fd, self._fd = self._fd, None
         if fd is None:
             return
         try:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass  # already gone, or not ours to remove: the lock itself is what counts
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
@@ -216,12 +299,136 @@ class HostLock:
     def held(self):
         return self._fd is not None
 
+    @property
+    def fd(self):
+        """The locked descriptor (None when not held); hand it to children that must hold it."""
+        return self._fd
+
+
+# ---------------------------------------------------------------------------
+# journal
+# ---------------------------------------------------------------------------
+JOURNAL_VERSION = 1
+_SO_NETNS_COOKIE = getattr(socket, "SO_NETNS_COOKIE", 71)  # asm-generic value (Linux 5.14)
+
+
+def netns_cookie():
+    """The 64-bit cookie of this network namespace (never reused while the machine runs,
+    unlike the inode), or None where the kernel or architecture does not give it."""
+    if platform.machine().startswith(("sparc", "parisc")):  # other SO_* numbers there
+        return None
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    except (OSError, AttributeError):
+        return None
+    try:
+        return struct.unpack("=Q", sock.getsockopt(socket.SOL_SOCKET, _SO_NETNS_COOKIE, 8))[0]
+    except (OSError, struct.error):
+        return None
+    finally:
+        sock.close()
+
+
+class JournalError(NetifError):
+    """A journal of an interrupted apply that cannot be read or restored."""
+
+
+class Journal:
+    """The snapshot of an apply in progress, on disk (0600, written atomically) before
+    the batch runs and removed once the host is verified or restored; a journal found
+    under the lock means a writer died mid-apply (see Transaction).
+
+    Record: ``version``, ``pid``, ``started`` (UTC), ``netns`` {inode, cookie},
+    ``commands`` (the interrupted plan), ``names`` (interfaces it could disturb),
+    ``created``, ``interfaces`` (their facts records before it, with parents and
+    masters) and ``sysctl`` [{family, dev, key, old}].
+    """
+
+    def __init__(self, path):
+        self.path = path
+
+    def write(self, record):
+        temp = "%s.%d.tmp" % (self.path, os.getpid())
+        flags = (os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+                 | getattr(os, "O_CLOEXEC", 0))
+        try:
+            with os.fdopen(os.open(temp, flags, 0o600), "wb") as handle:
+                handle.write(json.dumps(record, sort_keys=True).encode("utf-8", "surrogateescape"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.rename(temp, self.path)
+        except OSError as exc:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+            raise JournalError("cannot write the journal %s: %s; nothing was changed"
+                               % (self.path, exc.strerror or exc))
+
+    def load(self):
+        """The record, or None when there is no journal; JournalError when unreadable."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise JournalError("cannot read the journal %s: %s" % (self.path, exc.strerror or exc))
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                record = json.loads(handle.read().decode("utf-8", "surrogateescape"))
+        except (OSError, ValueError) as exc:
+            raise JournalError("the journal %s of an interrupted apply is unreadable (%s); "
+                               "check the host and remove the file" % (self.path, exc))
+        shape = (("names", list), ("created", list), ("interfaces", dict), ("sysctl", list),
+                 ("commands", list), ("netns", dict))
+        if not isinstance(record, dict) or record.get("version") != JOURNAL_VERSION or any(
+                not isinstance(record.get(key), kind) for key, kind in shape):
+            raise JournalError("the journal %s is not a version %d hostnet.netif journal; check "
+                               "the host and remove the file" % (self.path, JOURNAL_VERSION))
+        return record
+
+    def remove(self):
+        try:
+            os.unlink(self.path)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise JournalError("cannot remove the journal %s: %s"
+                                   % (self.path, exc.strerror or exc))
+
+    @staticmethod
+    def describe(record, path):
+        return "an interrupted apply (pid %s, started at %s, journal %s)" % (
+            record.get("pid"), record.get("started"), path)
+
+
+def journal_interfaces(before, names):
+    """The facts records of ``names`` plus their parents and masters (what restore_plan
+    needs for depths and master kinds), without counters."""
+    wanted, todo = set(), [n for n in names if n in before]
+    while todo:
+        name = todo.pop()
+        if name in wanted:
+            continue
+        wanted.add(name)
+        for key in ("parent", "master"):
+            other = before[name].get(key)
+            if other in before and other not in wanted:
+                todo.append(other)
+    return dict((name, dict((k, v) for k, v in before[name].items() if k != "statistics"))
+                for name in wanted)
+
 
 # ---------------------------------------------------------------------------
 # ip -batch
 # ---------------------------------------------------------------------------
-def run_batch(host, ops):
-    """Apply the batch ops of ``ops`` with one ``ip -batch -``; raise BatchError."""
+def run_batch(host, ops, hold_fd=None):
+    """Apply the batch ops of ``ops`` with one ``ip -batch -``; raise BatchError.
+
+    ``hold_fd`` is the host lock's descriptor: with ``host.tied_run`` the ip
+    process inherits it and dies with this process, so the lock stays held
+    while any line can still reach the kernel.
+    """
     lines = planner.render(ops)
     if not lines:
         return
@@ -229,8 +436,12 @@ def run_batch(host, ops):
         if "\n" in line or "\r" in line:  # defence in depth: ops validate values already
             raise BatchError(None, line, "refusing a batch line with a line break", None)
     argv = [host.ip_path, "-batch", "-"]
+    data = "\n".join(lines) + "\n"
     try:
-        rc, out, err = host.run(argv, data="\n".join(lines) + "\n")
+        if hold_fd is not None and host.tied_run is not None:
+            rc, out, err = host.tied_run(argv, data, hold_fd)
+        else:
+            rc, out, err = host.run(argv, data=data)
     except OSError as exc:
         raise CommandError(argv, None, str(exc), "could not run ip")
     if rc != 0:
@@ -361,7 +572,9 @@ class Transaction:
     ``subsets`` are gather subsets the resource needs (``links`` and
     ``addresses`` are always read: the restore needs them); ``sysctl_keys``
     the per-interface sysctls to read. In check mode no lock is taken and
-    :meth:`apply` must not be called.
+    :meth:`apply` must not be called. A ``lock`` the caller already holds is
+    used as is and left held. Entering (under the lock) restores the journal
+    of an interrupted apply first (:attr:`recovered`); check mode only warns.
     """
 
     def __init__(self, host, subsets=("links", "addresses"), sysctl_keys=(), check_mode=False,
@@ -374,17 +587,34 @@ class Transaction:
         self.request = reader.GatherRequest(gather_subset=sorted(subsets),
                                             sysctl_keys=list(sysctl_keys))
         self.lock = lock if lock is not None else HostLock()
+        self.journal = Journal(self.lock.journal_path)
         self.snapshot = None
         self.warnings = []
+        self.recovered = None
+        self._owns_lock = False
 
     def __enter__(self):
-        if not self.check_mode:
+        if self.check_mode:
+            self._warn_pending()
+            return self
+        if not self.lock.held:
             self.lock.acquire()
+            self._owns_lock = True
+        try:
+            self._recover()
+        except BaseException:
+            self._release()
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        self.lock.release()
+        self._release()
         return False
+
+    def _release(self):
+        if self._owns_lock:
+            self._owns_lock = False
+            self.lock.release()
 
     def read(self):
         """Read the host; the first read is the snapshot the restore returns to."""
@@ -394,6 +624,101 @@ class Transaction:
         if self.snapshot is None:
             self.snapshot = document
         return document
+
+    def _interfaces_now(self):
+        """Links and addresses as they are (for restores; not the snapshot)."""
+        files = self.host.files if self.host.files is not None else reader.HostFiles()
+        request = reader.GatherRequest(gather_subset=["addresses", "links"], sysctl_keys=[])
+        return reader.gather(self.host.ip(), request, files)[0]["interfaces"]
+
+    # -- the journal ---------------------------------------------------------
+    def _journal_write(self, ops):
+        before = self.snapshot["interfaces"]
+        names = affected_names(ops, before)
+        olds = []
+        for op in ops:
+            if op.batch or (op.dev not in ("all", "default") and op.dev not in before):
+                continue  # an interface the batch creates: the restore deletes it
+            try:
+                olds.append({"family": op.family, "dev": op.dev, "key": op.key,
+                             "old": self.host.sysctl.read(op)})
+            except SysctlError:
+                continue  # the write fails the same way below, and is restored there
+        self.journal.write({
+            "version": JOURNAL_VERSION, "pid": os.getpid(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "netns": {"inode": netns_inode(), "cookie": netns_cookie()},
+            "commands": planner.describe(ops), "names": sorted(names),
+            "created": sorted(set(name for op in ops for name in op.creates)),
+            "interfaces": journal_interfaces(before, names), "sysctl": olds,
+        })
+
+    def _journal_stale(self, record):
+        """True when the journal's namespace is gone (its inode now names another one)."""
+        then, now = record["netns"].get("cookie"), netns_cookie()
+        return then is not None and now is not None and then != now
+
+    def _warn_pending(self):
+        if not os.access(self.journal.path, os.R_OK):
+            return  # none, or a user that may read facts but not root's /run/hostnet-netif
+        try:
+            record = self.journal.load()
+        except JournalError as exc:
+            self.warnings.append(str(exc))
+            return
+        if record is not None and not self._journal_stale(record):
+            self.warnings.append(
+                "%s is pending: the next changing run of a hostnet.netif setter on this host "
+                "restores it; check mode shows the host as the interruption left it"
+                % Journal.describe(record, self.journal.path))
+
+    def _recover(self):
+        """Restore the journal of an interrupted apply (we hold the lock, so its writer
+        and its batch are gone) and report it; JournalError when that fails."""
+        record = self.journal.load()
+        if record is None:
+            return
+        what = Journal.describe(record, self.journal.path)
+        if self._journal_stale(record):
+            self.journal.remove()
+            self.warnings.append("%s belonged to a network namespace that no longer exists; "
+                                 "discarded" % what)
+            return
+        restored = []
+        try:
+            self._put_back(record["interfaces"], set(record["names"]), set(record["created"]),
+                           restored)
+            now = self._interfaces_now()
+            for item in record["sysctl"]:
+                op = planner.SysctlOp(item["family"], item["dev"], item["key"], item["old"])
+                if op.dev in ("all", "default") or op.dev in now:
+                    if self.host.sysctl.read(op) != str(item["old"]):
+                        self.host.sysctl.write(op, item["old"])
+                        restored.append(op.render())
+        except Exception as exc:
+            raise JournalError(
+                "%s was found but could not be restored: %s%s; the host may be partly changed "
+                "by it. The journal is kept, so the next run tries again; to give up, put the "
+                "host right and remove %s" % (
+                    what, exc, " (restore ran: %s)" % "; ".join(restored) if restored else "",
+                    self.journal.path))
+        self.journal.remove()
+        self.recovered = {"journal": self.journal.path, "pid": record.get("pid"),
+                          "started": record.get("started"),
+                          "interrupted_commands": record["commands"],
+                          "restore_commands": restored}
+        self.warnings.append("%s was found and restored: %s" % (
+            what, "; ".join(restored) if restored else "the host already matched its snapshot"))
+
+    def _put_back(self, before, names, created, restored):
+        """Take ``names`` back to ``before`` (facts interfaces) in one batch and prove it."""
+        undo = restore_plan(before, self._interfaces_now(), names, created)
+        restored.extend(planner.render(undo))
+        run_batch(self.host, undo, hold_fd=self.lock.fd)
+        left = restore_plan(before, self._interfaces_now(), names, created)
+        if left:
+            raise NetifError("after the restore these still differ: %s"
+                             % "; ".join(planner.render(left)))
 
     def apply(self, ops, verify, check_after_batch=None):
         """Apply ``ops`` (ordered) and verify; restore and raise on any failure.
@@ -410,8 +735,9 @@ class Transaction:
         if self.snapshot is None:
             raise NetifError("internal error: apply() called before read()")
         written = []
+        self._journal_write(ops)  # raises before anything changed
         try:
-            run_batch(self.host, ops)
+            run_batch(self.host, ops, hold_fd=self.lock.fd)
             for op in ops:
                 if op.batch:
                     continue
@@ -424,6 +750,7 @@ class Transaction:
             problems = verify(after)
             if problems:
                 raise VerifyError(problems)
+            self.journal.remove()
             return after
         except Exception as exc:
             self._restore(exc, ops, written)
@@ -437,18 +764,11 @@ class Transaction:
                 restored.append("sysctl -w net.%s.conf.%s.%s=%s" % (
                     op.family, op.dev.replace(".", "/"), op.key, old))
             before = self.snapshot["interfaces"]
-            names = affected_names(ops, before)
             created = set()
             for op in ops:
                 created.update(op.creates)
-            now = self.read()["interfaces"]
-            undo = restore_plan(before, now, names, created)
-            restored.extend(planner.render(undo))
-            run_batch(self.host, undo)
-            left = restore_plan(before, self.read()["interfaces"], names, created)
-            if left:
-                raise NetifError("after the restore these still differ: %s"
-                                 % "; ".join(planner.render(left)))
+            self._put_back(before, affected_names(ops, before), created, restored)
+            self.journal.remove()
         except Exception as restore_exc:
-            raise TransactionError(cause, restore_exc, restored)
+            raise TransactionError(cause, restore_exc, restored, journal=self.journal.path)
         raise TransactionError(cause, None, restored)

@@ -16,9 +16,9 @@ description:
   - Adds, changes and removes interface addresses in the resource-module style
     (O(state=merged), V(replaced), V(overridden), V(deleted), V(gathered), V(rendered), V(parsed)).
   - The whole change is one C(ip -batch) process of C(address add), C(address replace) and
-    C(address del) lines under a per-host lock. The host is then read again and every
-    requested address verified; on any failure the previous addresses are restored and the
-    task fails with the failing line and the kernel's message.
+    C(address del) lines under a per-network-namespace lock. The host is then read again
+    and every requested address verified; on any failure the previous addresses are
+    restored and the task fails with the failing line and the kernel's message.
   - Addresses are compared as values, not text. On the controller every spelling is
     normalised with netaddr (C(198.18.1.1/255.255.255.0) is C(198.18.1.1/24); IPv6 in any
     case or compression is RFC 5952 text) and the target compares parsed addresses, so an
@@ -224,6 +224,14 @@ restored:
   description: Whether the previous state was restored after a failure.
   returned: on failure after changes started
   type: bool
+recovered:
+  description:
+    - Set when this run found the journal of an interrupted apply (a task killed while it changed addresses
+      in this network namespace) and restored it before its own change (C(changed) is then true).
+      Keys C(journal), C(pid), C(started), C(interrupted_commands), C(restore_commands); see the
+      user guide, section "An interrupted apply".
+  returned: when an interrupted apply was found and restored
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

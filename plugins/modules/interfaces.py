@@ -18,11 +18,12 @@ description:
     or deletes virtual interfaces (veth, bridge, macvlan, vxlan, vlan, dummy, bond), in the
     resource-module style (O(state=merged), V(replaced), V(overridden), V(deleted),
     V(gathered), V(rendered), V(parsed)).
-  - The whole change is one C(ip -batch) process under a per-host lock, ordered so the kernel
-    accepts it (creations before enslaving, parents before children, parent MTU raised before
-    a child's and lowered after it, children deleted before parents). The host is then read
-    again and every requested value verified; on any failure the previous state is restored
-    from a snapshot and the task fails with the failing line and the kernel's message.
+  - The whole change is one C(ip -batch) process under a per-network-namespace lock,
+    ordered so the kernel accepts it (creations before enslaving, parents before children,
+    parent MTU raised before a child's and lowered after it, children deleted before
+    parents). The host is then read again and every requested value verified; on any
+    failure the previous state is restored from a snapshot and the task fails with the
+    failing line and the kernel's message.
   - Input is checked on the controller against a JSON Schema and again on the target; errors
     name the field, for example C(config[1].mtu).
   - "Defaults (used by V(replaced) for attributes an item does not give, by V(overridden) for
@@ -286,6 +287,14 @@ restored:
   description: Whether the previous state was restored after a failure.
   returned: on failure after changes started
   type: bool
+recovered:
+  description:
+    - Set when this run found the journal of an interrupted apply (a task killed while it changed interfaces
+      in this network namespace) and restored it before its own change (C(changed) is then true).
+      Keys C(journal), C(pid), C(started), C(interrupted_commands), C(restore_commands); see the
+      user guide, section "An interrupted apply".
+  returned: when an interrupted apply was found and restored
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

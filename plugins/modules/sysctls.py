@@ -22,9 +22,9 @@ description:
     switches 0/1, IPv6 C(mtu) 1280-65535, C(hop_limit) 1-255), checked on the controller against
     a JSON Schema (the error names the field, for example C(config[1].ipv4.rp_filter)) and again
     on the target. Key names never become paths unchecked, so there are no path tricks.
-  - Values are written under a per-host lock after the old values are read, read back and
-    verified; on any failure every value written is restored and the task fails naming
-    the key and the kernel's message.
+  - Values are written under a per-network-namespace lock after the old values are read,
+    read back and verified; on any failure every value written is restored and the task
+    fails naming the key and the kernel's message.
   - Interface names are used as they are in C(/proc) (C(eth0.100) is
     C(/proc/sys/net/ipv4/conf/eth0.100/)); in C(sysctl) key names and in O(persist_file) a dot
     in an interface name is written C(/) (C(net.ipv4.conf.eth0/100.rp_filter)), as
@@ -262,6 +262,14 @@ restored:
   description: Whether the previous values were restored after a failure.
   returned: on failure after changes started
   type: bool
+recovered:
+  description:
+    - Set when this run found the journal of an interrupted apply (a task killed while it wrote sysctls
+      in this network namespace) and restored it before its own change (C(changed) is then true).
+      Keys C(journal), C(pid), C(started), C(interrupted_commands), C(restore_commands); see the
+      user guide, section "An interrupted apply".
+  returned: when an interrupted apply was found and restored
+  type: dict
 """
 
 import os

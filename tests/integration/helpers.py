@@ -96,3 +96,12 @@ def run_offline_playbook(lab, tasks: str, workdir: Path) -> dict:
     rc, stdout, stderr = run_playbook(lab, playbook, None, "-i", str(inventory))
     assert rc == 0, stdout[-3000:] + stderr[-3000:]
     return json.loads(out.read_text())
+
+
+def netif_state_paths(netns: str) -> tuple[str, str]:
+    """(lock, journal) paths of the hostnet.netif transaction inside namespace ``netns``:
+    ``/run/hostnet-netif/<netns inode>.lock|.journal`` (the directory made 0700 if missing)."""
+    inode = os.stat(os.path.join("/run/netns", netns)).st_ino
+    os.makedirs("/run/hostnet-netif", mode=0o700, exist_ok=True)
+    base = "/run/hostnet-netif/%d" % inode
+    return base + ".lock", base + ".journal"

@@ -17,9 +17,7 @@ import time
 
 import pytest
 
-from tests.integration.helpers import run_ansible, run_playbook, without_counters
-
-LOCK_PATH = "/run/hostnet-netif.lock"
+from tests.integration.helpers import netif_state_paths, run_ansible, run_playbook, without_counters
 
 
 @pytest.fixture(scope="module")
@@ -310,7 +308,8 @@ def test_two_runs_serialise_on_the_host_lock(lab, ns):
     lab.add_veth_pair(host, va, vb)
     lab.add_veth_pair(host, vc, vd)
     # 1. a held lock makes a run wait: nothing changes while we hold it
-    fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    lock_path = netif_state_paths(host.netns)[0]  # one lock per network namespace
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         results = {}

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 """transaction: lock, ip -batch error parsing, apply → verify → restore on a fake kernel."""
 
+import contextlib
+import json
 import os
+import tempfile
 import threading
 import time
 
@@ -154,16 +157,21 @@ def base_links():
     ]
 
 
+@contextlib.contextmanager
+def temp_lock():
+    """A lock (and its journal) in a directory removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="hostnet-netif-unit-") as directory:
+        yield transaction.HostLock(os.path.join(directory, "ns.lock"), timeout=1)
+
+
 def apply_and_expect_restore(fake, ops, verify=lambda facts: []):
     before = comparable(fake.snapshot())
-    lock = transaction.HostLock(os.devnull + ".netif-test-never-used", timeout=0)
-    lock.acquire = lambda: None
-    lock._fd = -1  # pretend held; release is a no-op below
-    lock.release = lambda: None
-    with transaction.Transaction(host_for(fake), lock=lock) as txn:
-        txn.read()
-        with pytest.raises(transaction.TransactionError) as info:
-            txn.apply(planner.order(ops), verify)
+    with temp_lock() as lock:
+        with transaction.Transaction(host_for(fake), lock=lock) as txn:
+            txn.read()
+            with pytest.raises(transaction.TransactionError) as info:
+                txn.apply(planner.order(ops), verify)
+        assert not os.path.exists(lock.journal_path)  # restored: nothing left to recover
     assert comparable(fake.snapshot()) == before
     return info.value
 
@@ -216,7 +224,7 @@ def test_verification_failure_restores_and_names_what_differs():
     assert "eth0 mtu is 1500, not 9" in str(error)
 
 
-def test_restore_failure_reports_both_errors():
+def test_restore_failure_reports_both_errors(tmp_path):
     fake = FakeIp(base_links())
     ops = [planner.link_set("eth0", "alias", "new"), planner.link_set("vb", "mtu", 100000 // 2)]
     fake.fail_on["mtu 50000"] = "Error: first failure."
@@ -228,10 +236,7 @@ def test_restore_failure_reports_both_errors():
         return original_run(argv, data)
 
     fake.run = run
-    lock = transaction.HostLock("/nonexistent/never", timeout=0)
-    lock.acquire = lambda: None
-    lock._fd = -1
-    lock.release = lambda: None
+    lock = transaction.HostLock(str(tmp_path / "ns.lock"), timeout=1)
     with transaction.Transaction(transaction.Host(fake.run, FakeIp.IP, environ={}, files=NoSysfs()),
                                  lock=lock) as txn:
         txn.read()
@@ -242,6 +247,8 @@ def test_restore_failure_reports_both_errors():
     assert "first failure" in str(error) and "restore refused" in str(error)
     assert "RESTORING THE PREVIOUS STATE FAILED TOO" in str(error)
     assert error.to_result()["restored"] is False
+    # the journal stays, so the next run tries the restore again (and names it)
+    assert lock.journal_path in str(error) and os.path.exists(lock.journal_path)
 
 
 def test_sysctl_writes_are_restored(tmp_path):
@@ -292,3 +299,239 @@ def test_restore_plan_recreates_vlan_macvlan_vxlan_bond():
     assert "link add link eth0 name eth0.5 type vlan id 5" in rendered
     assert "link add name b0 type bond mode 802.3ad" in rendered
     assert "link add name vx type vxlan id 9 dstport 4789 remote 198.18.0.2" in rendered
+
+
+# ---------------------------------------------------------------------------
+# per-namespace lock, tied batch, journal of an interrupted apply (issue #8 item 5)
+# ---------------------------------------------------------------------------
+class Killed(BaseException):
+    """The module process dying mid-batch (SIGKILL): no except-Exception path runs."""
+
+
+def test_default_lock_is_keyed_by_the_netns_inode_and_leaves_no_file(tmp_path, monkeypatch):
+    state = tmp_path / "state"
+    monkeypatch.setattr(transaction, "STATE_DIR", str(state))
+    lock = transaction.HostLock(timeout=1)
+    inode = os.stat("/proc/self/ns/net").st_ino
+    assert lock.path == str(state / ("%d.lock" % inode))
+    assert lock.journal_path == str(state / ("%d.journal" % inode))
+    lock.acquire()
+    assert (os.stat(str(state)).st_mode & 0o777) == 0o700
+    assert (os.stat(lock.path).st_mode & 0o777) == 0o600
+    lock.release()
+    assert os.listdir(str(state)) == []  # released: the lock file is gone too
+
+
+def test_lock_is_per_namespace(tmp_path, monkeypatch):
+    """Two namespaces (two inodes) lock independently; the old global lock serialized them."""
+    state = str(tmp_path / "s")
+    monkeypatch.setattr(transaction, "netns_inode", lambda path=None: 11)
+    first = transaction.HostLock(transaction.default_lock_path(state), timeout=0)
+    monkeypatch.setattr(transaction, "netns_inode", lambda path=None: 12)
+    other = transaction.HostLock(transaction.default_lock_path(state), timeout=0)
+    os.mkdir(state, 0o700)
+    first.acquire()
+    other.acquire()  # would time out at once with one lock per host
+    first.release()
+    other.release()
+
+
+@pytest.mark.parametrize("make", ["symlink", "group-writable"])
+def test_state_directory_must_be_private(tmp_path, make):
+    path = tmp_path / "netif"
+    if make == "symlink":
+        (tmp_path / "real").mkdir()
+        os.symlink(str(tmp_path / "real"), str(path))
+    else:
+        path.mkdir()
+        os.chmod(str(path), 0o770)
+    with pytest.raises(transaction.LockTimeout) as info:
+        transaction.state_directory(str(path))
+    assert str(path) in str(info.value)
+
+
+def test_a_waiter_on_a_removed_lock_file_locks_the_new_one(tmp_path):
+    path = str(tmp_path / "ns.lock")
+    first = transaction.HostLock(path, timeout=1)
+    first.acquire()
+    waiter = transaction.HostLock(path, timeout=5)
+    thread = threading.Thread(target=waiter.acquire)
+    thread.start()
+    time.sleep(0.15)  # the waiter has the old file open and polls
+    first.release()   # removes the file while still holding it
+    thread.join(5)
+    assert waiter.held and os.path.exists(path)
+    third = transaction.HostLock(path, timeout=0.2)
+    with pytest.raises(transaction.LockTimeout):
+        third.acquire()  # the waiter's lock is on the file the path names
+    waiter.release()
+
+
+def journal_rig(tmp_path, links=None):
+    procfs = tmp_path / "net"
+    for dev in ("eth0", "all"):
+        conf = procfs / "ipv4" / "conf" / dev
+        conf.mkdir(parents=True)
+        (conf / "rp_filter").write_text("0\n")
+    fake = FakeIp(links or base_links())
+    tied = []
+
+    def tied_run(argv, data, hold_fd):
+        tied.append(hold_fd)
+        return fake.run(argv, data)
+
+    host = transaction.Host(fake.run, FakeIp.IP, environ={}, files=NoSysfs(),
+                            sysctl=transaction.SysctlIO(str(procfs)), tied_run=tied_run)
+    lock = transaction.HostLock(str(tmp_path / "ns.lock"), timeout=1)
+    return fake, host, lock, tied, procfs
+
+
+def test_batch_runs_tied_to_the_lock_and_journal_lives_exactly_across_the_apply(tmp_path):
+    fake, host, lock, tied, procfs = journal_rig(tmp_path)
+    seen = {}
+    original = host.tied_run
+
+    def tied_run(argv, data, hold_fd):
+        seen["held"] = hold_fd == lock.fd and lock.held
+        seen["mode"] = os.stat(lock.journal_path).st_mode & 0o777
+        with open(lock.journal_path) as handle:
+            seen["record"] = json.load(handle)
+        return original(argv, data, hold_fd)
+
+    host.tied_run = tied_run
+    ops = planner.order([planner.link_set("mv0", "mtu", 1400, depth=1, current_mtu=1500),
+                         planner.link_delete("va", also=("vb",)),
+                         planner.SysctlOp("ipv4", "eth0", "rp_filter", 1)])
+    with transaction.Transaction(host, lock=lock) as txn:
+        txn.read()
+        txn.apply(ops, lambda facts: [])
+    assert seen["held"] and seen["mode"] == 0o600
+    record = seen["record"]
+    assert record["pid"] == os.getpid() and record["commands"] == planner.describe(ops)
+    assert record["netns"]["inode"] == os.stat("/proc/self/ns/net").st_ino
+    assert set(record["names"]) == {"mv0", "va", "vb", "eth0"}
+    # what the restore needs: the affected interfaces, their parent (depth) and master (kind)
+    assert set(record["interfaces"]) == {"mv0", "va", "vb", "eth0", "br0"}
+    assert record["sysctl"] == [{"family": "ipv4", "dev": "eth0", "key": "rp_filter", "old": "0"}]
+    assert not os.path.exists(lock.journal_path) and os.listdir(str(tmp_path)) == ["net"]
+
+
+def test_journal_write_failure_changes_nothing(tmp_path):
+    fake, host, lock, tied, procfs = journal_rig(tmp_path)
+    with transaction.Transaction(host, lock=lock) as txn:
+        txn.journal.path = str(tmp_path / "gone" / "ns.journal")
+        txn.read()
+        with pytest.raises(transaction.JournalError) as info:
+            txn.apply([planner.link_set("eth0", "alias", "x")], lambda facts: [])
+    assert "nothing was changed" in str(info.value) and fake.batches == []
+
+
+def interrupt(tmp_path, ops, after_lines=None, in_sysctl=False):
+    """Apply ``ops`` and 'kill' the module: after ``after_lines`` batch lines, or at the
+    first sysctl write. Returns the rig and the fake's state before."""
+    fake, host, lock, tied, procfs = journal_rig(tmp_path)
+    before = comparable(fake.snapshot())
+    original = host.tied_run
+
+    def tied_run(argv, data, hold_fd):
+        if after_lines is None:
+            return original(argv, data, hold_fd)
+        original(argv, "\n".join(data.split("\n")[:after_lines]) + "\n", hold_fd)
+        raise Killed()
+
+    def write(op, value):
+        raise Killed()
+
+    host.tied_run = tied_run
+    if in_sysctl:
+        real_write, host.sysctl.write = host.sysctl.write, write
+    with pytest.raises(Killed):
+        with transaction.Transaction(host, lock=lock) as txn:
+            txn.read()
+            txn.apply(planner.order(ops), lambda facts: [])
+    host.tied_run = original
+    if in_sysctl:
+        host.sysctl.write = real_write
+    assert os.path.exists(lock.journal_path)
+    return fake, host, lock, before, procfs
+
+
+def interrupted_delete(tmp_path):
+    ops = [planner.link_delete("mv0", depth=1), planner.link_delete("va", also=("vb",)),
+           planner.link_delete("br0")]
+    return interrupt(tmp_path, ops, after_lines=2)
+
+
+def test_next_transaction_restores_an_interrupted_apply_and_says_so(tmp_path):
+    fake, host, lock, before, procfs = interrupted_delete(tmp_path)
+    assert "va" not in fake.links and "br0" in fake.links  # half applied
+    with transaction.Transaction(host, lock=lock) as txn:
+        facts = txn.read()
+    assert comparable(fake.snapshot()) == before
+    assert set(["mv0", "va", "vb"]) <= set(facts["interfaces"])  # the snapshot is after it
+    recovered = txn.recovered
+    assert recovered["pid"] == os.getpid() and recovered["journal"] == lock.journal_path
+    assert recovered["interrupted_commands"][:2] == ["link delete dev mv0", "link delete dev va"]
+    assert "link add name va type veth peer name vb" in recovered["restore_commands"]
+    message = [w for w in txn.warnings if "interrupted apply" in w]
+    assert message and "was found and restored" in message[0]
+    assert "pid %d" % os.getpid() in message[0] and recovered["started"] in message[0]
+    assert not os.path.exists(lock.journal_path) and not lock.held
+
+
+def test_interrupted_sysctl_writes_are_restored(tmp_path):
+    ops = [planner.link_set("eth0", "alias", "x"), planner.SysctlOp("ipv4", "eth0", "rp_filter", 2),
+           planner.SysctlOp("ipv4", "all", "rp_filter", 1)]
+    fake, host, lock, before, procfs = interrupt(tmp_path, ops, in_sysctl=True)
+    (procfs / "ipv4" / "conf" / "eth0" / "rp_filter").write_text("2\n")  # one write landed
+    with transaction.Transaction(host, lock=lock) as txn:
+        pass
+    assert (procfs / "ipv4" / "conf" / "eth0" / "rp_filter").read_text().strip() == "0"
+    assert comparable(fake.snapshot()) == before
+    assert txn.recovered["restore_commands"] == [
+        'link set dev eth0 alias ""', "sysctl -w net.ipv4.conf.eth0.rp_filter=0"]
+
+
+def test_check_mode_only_warns_about_a_pending_journal(tmp_path):
+    fake, host, lock, before, procfs = interrupted_delete(tmp_path)
+    batches = len(fake.batches)
+    with transaction.Transaction(host, check_mode=True, lock=lock) as txn:
+        txn.read()
+    assert len(fake.batches) == batches and os.path.exists(lock.journal_path)
+    assert txn.recovered is None
+    assert any("is pending" in w and lock.journal_path in w for w in txn.warnings)
+
+
+def test_unrestorable_journal_fails_naming_it_and_keeps_it(tmp_path):
+    fake, host, lock, before, procfs = interrupted_delete(tmp_path)
+    fake.fail_on["type veth"] = "Error: injected refusal."
+    with pytest.raises(transaction.JournalError) as info:
+        with transaction.Transaction(host, lock=lock):
+            raise AssertionError("the task must not run on a half-restored host")
+    text = str(info.value)
+    assert "could not be restored" in text and "injected refusal" in text
+    assert text.count(lock.journal_path) == 2 and os.path.exists(lock.journal_path)
+    assert not lock.held
+
+
+def test_journal_of_a_namespace_that_is_gone_is_discarded(tmp_path, monkeypatch):
+    fake, host, lock, before, procfs = interrupted_delete(tmp_path)
+    monkeypatch.setattr(transaction, "netns_cookie", lambda: 999999)  # inode reused since
+    batches = len(fake.batches)
+    with transaction.Transaction(host, lock=lock) as txn:
+        pass
+    assert len(fake.batches) == batches and txn.recovered is None
+    assert not os.path.exists(lock.journal_path)
+    assert any("no longer exists" in w for w in txn.warnings)
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"version": 99}', "[]"])
+def test_unreadable_journal_fails_clearly(tmp_path, content):
+    fake, host, lock, tied, procfs = journal_rig(tmp_path)
+    with open(lock.journal_path, "w") as handle:
+        handle.write(content)
+    with pytest.raises(transaction.JournalError) as info:
+        with transaction.Transaction(host, lock=lock):
+            pass
+    assert lock.journal_path in str(info.value) and "remove the file" in str(info.value)
+    assert fake.batches == [] and not lock.held
