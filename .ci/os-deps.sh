@@ -33,6 +33,7 @@ fi
 ifq_dir="$(cd "$(dirname "$0")/.." && pwd)/.build/ifupdown"
 if ! command -v ifquery >/dev/null 2>&1 && [ ! -x "$ifq_dir/sbin/ifquery" ] && command -v apt-get >/dev/null 2>&1; then
   tmp=$(mktemp -d)
+  mkdir -p "$ifq_dir"
   if (cd "$tmp" && apt-get download -qq ifupdown 2>/dev/null) && dpkg-deb -x "$tmp"/ifupdown_*.deb "$ifq_dir"; then
     echo "extracted ifquery into $ifq_dir (ifupdown is not installed)"
   else

@@ -929,13 +929,11 @@ def _ifupdown_lines(files, path, depth, seen):
             if words[0] == "source":
                 for real in sorted(glob.glob(files.host_path(target))):
                     shown = "/" + os.path.relpath(real, files.root) if files.root != "/" else real
-                    for item in _ifupdown_lines(files, shown, depth + 1, seen):
-                        yield item
+                    yield from _ifupdown_lines(files, shown, depth + 1, seen)
             else:
                 listing = files.listing((target,), accept=lambda n: bool(_IFUPDOWN_PART.match(n)))
                 for name in sorted(listing):
-                    for item in _ifupdown_lines(files, listing[name][0], depth + 1, seen):
-                        yield item
+                    yield from _ifupdown_lines(files, listing[name][0], depth + 1, seen)
             continue
         yield path, words
 
@@ -967,7 +965,7 @@ def gather_ifupdown(files):
         elif head in ("mapping", "rename"):
             current = None
         elif current is not None and len(words) >= 2:
-            record, family = current
+            record, family = current[0], current[1]
             option, value = head, words[1]
             if option == "address":
                 record["addresses"].append(value)

@@ -381,8 +381,8 @@ def _sysctl_rules(ops, session, interfaces, conf):
         return []
     reasons = []
     dev = session.route_dev
-    if session.version == 4 and dev and "noarp" not in ((interfaces.get(dev) or {}).get("flags")
-                                                          or ()):
+    dev_flags = (interfaces.get(dev) or {}).get("flags") or ()
+    if session.version == 4 and dev and "noarp" not in dev_flags:
         planned = {}
         for op in sysctl_ops:
             if op.family == "ipv4" and op.key == "arp_ignore" and op.dev in ("all", dev):

@@ -587,4 +587,4 @@ def test_sysctl_ops_order_forwarding_first_all_before_interfaces():
            planner.SysctlOp("ipv6", "eth1", "forwarding", 0), planner.SysctlOp("ipv4", "all", "forwarding", 0)]
     order = [(op.family, op.dev, op.key) for op in planner.order(ops)]
     assert order == [("ipv4", "all", "forwarding"), ("ipv6", "eth1", "forwarding"),
-                          ("ipv4", "eth1", "rp_filter"), ("ipv4", "all", "accept_redirects")]
+                     ("ipv4", "eth1", "rp_filter"), ("ipv4", "all", "accept_redirects")]

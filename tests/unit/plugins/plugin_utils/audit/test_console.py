@@ -26,8 +26,8 @@ def fleet(hosts=("web1", "web2", "db1", "ok1")):
         # a db host has the MAC of the web host of its number: a duplicate MAC (high)
         mac = "02:00:00:00:%02x:%02x" % (index // 256, index % 256)
         if name.startswith("db"):
-            mac = "02:00:00:00:%02x:%02x" % (hosts.index("web" + name[2:]) // 256,
-                                              hosts.index("web" + name[2:]) % 256)
+            number = hosts.index("web" + name[2:])
+            mac = "02:00:00:00:%02x:%02x" % (number // 256, number % 256)
         doc = lib.compliant_host([lib.interface("eth0", mac=mac,
                                                 addresses=[lib.address("198.18.4.%d/24" % (index + 1))])])
         if not name.startswith("ok"):
