@@ -23,7 +23,8 @@ except ImportError as exc:  # the action plugin reports it
     HAS_JSONSCHEMA = False
     JSONSCHEMA_IMPORT_ERROR = exc
 
-from ansible_collections.hostnet.netif.plugins.plugin_utils.problems import (  # noqa: F401 pylint: disable=unused-import (re-exported)
+# re-exported: callers import the error shape from validate
+from ansible_collections.hostnet.netif.plugins.plugin_utils.problems import (  # noqa: F401 pylint: disable=unused-import
     Problem,
     ProblemsError,
     format_path,

@@ -130,11 +130,12 @@ def _expected(types):
     return "a value of type %s" % type_text(types)
 
 
-def _walk(value, node, path):  # pylint: disable=unidiomatic-typecheck
+def _walk(value, node, path):
     """(path, expected, found) of the first value of the wrong type below ``value``, or None.
 
     Exact ``type()`` checks on purpose: a bool is not a number here (isinstance would say it
     is), and this runs for every value of every host of a fleet."""
+    # pylint: disable=unidiomatic-typecheck
     if type(value) is dict:
         props, extra = node.props, node.extra
         if not props and extra is not None and extra.leaf and extra.types is not None:
