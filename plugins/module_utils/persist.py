@@ -206,6 +206,8 @@ def plan_files(backend, after, touched, root="/"):
     for a file to write, ``{path: None}`` for an own file to remove; only files whose text
     or mode would change are listed, so a second run returns ``{}``. ``warnings`` name every
     field the backend cannot state (``persist (netplan): va.alias is not persisted: ...``).
+    The touched interfaces' own files of the other backend are removed (a host that
+    changes backend keeps one source of truth per interface).
     """
     if backend not in BACKENDS:
         raise InputError("persist_backend", expected="one of %s" % ", ".join(BACKENDS),
@@ -223,8 +225,14 @@ def plan_files(backend, after, touched, root="/"):
                 _check_name(peer, after.get(peer))
     if backend == "networkd":
         wanted, warnings = _plan_networkd(after, names, root)
+        # persisted before with netplan: netplan's output would win over these files
+        if os.path.lexists(_host(root, NETPLAN_FILE)):
+            wanted.update(_plan_netplan({}, names, root)[0])
     else:
         wanted, warnings = _plan_netplan(after, names, root)
+        for (name, _suffix), path in sorted(_own_networkd(root).items()):
+            if name in names:
+                wanted[path] = None  # persisted before with networkd
     return _changed(wanted, root), warnings
 
 

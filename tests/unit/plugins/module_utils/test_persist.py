@@ -386,3 +386,21 @@ def test_own_files_plan_then_foreign_check_is_clean(tmp_path):
     apply(plan("networkd", TOPOLOGY, TOPOLOGY, tmp_path)[0])
     apply(plan("netplan", TOPOLOGY, TOPOLOGY, tmp_path)[0])
     assert persist.foreign_files(TOPOLOGY, str(tmp_path)) == {}
+
+
+def test_changing_backend_removes_the_other_backends_own_files(tmp_path):
+    apply(plan("networkd", TOPOLOGY, TOPOLOGY, tmp_path)[0])
+    writes = plan("netplan", TOPOLOGY, ["va", "vb"], tmp_path)[0]
+    removed = sorted(os.path.basename(p) for p, v in writes.items() if v is None)
+    assert removed == ["50-hostnet-va.link", "50-hostnet-va.netdev", "50-hostnet-va.network",
+                       "50-hostnet-vb.network"]
+    apply(writes)
+    assert sorted(netplan_doc(plan("netplan", TOPOLOGY, TOPOLOGY, tmp_path)[0], tmp_path)["ethernets"]) == [
+        "mv0", "va", "vb"]
+    apply(plan("netplan", TOPOLOGY, TOPOLOGY, tmp_path)[0])
+    writes = plan("networkd", TOPOLOGY, ["vb"], tmp_path)[0]
+    network = netplan_doc(writes, tmp_path)
+    assert "vb" not in network["ethernets"] and network["bridges"]["br0"]["interfaces"] == []
+    apply(writes)
+    writes = plan("networkd", TOPOLOGY, TOPOLOGY, tmp_path)[0]
+    assert writes[os.path.join(str(tmp_path), persist.NETPLAN_FILE.lstrip("/"))] is None
