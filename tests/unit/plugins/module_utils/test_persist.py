@@ -9,6 +9,7 @@ import json
 import os
 
 import pytest
+from netif_testlib import write_under as write
 
 from ansible_collections.hostnet.netif.plugins.module_utils import bootconf, persist
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError
@@ -33,15 +34,6 @@ def addr(cidr, family=None, flags=("permanent",), broadcast=None, label=None, sc
     return {"family": family, "address": address, "prefixlen": int(prefixlen), "broadcast": broadcast,
             "label": label, "scope": scope, "flags": list(flags), "valid_lft": valid,
             "preferred_lft": preferred, "peer": peer}
-
-
-def write(root, path, text, mode=0o644):
-    target = os.path.join(str(root), path.lstrip("/"))
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    with open(target, "w") as handle:
-        handle.write(text)
-    os.chmod(target, mode)
-    return target
 
 
 def plan(backend, after, touched, root):
@@ -349,24 +341,30 @@ def test_choose_backend_refuses(tmp_path, files, requested):
 # ---------------------------------------------------------------------------
 # foreign configuration
 # ---------------------------------------------------------------------------
-def test_foreign_files_of_every_manager(tmp_path):
-    write(tmp_path, "/usr/lib/systemd/network/99-default.link", "[Match]\nOriginalName=*\n[Link]\nNamePolicy=kernel\n")
-    write(tmp_path, "/usr/lib/systemd/network/80-container-host0.network", "[Match]\nVirtualization=container\n")
-    write(tmp_path, "/etc/systemd/network/10-e.network", "[Match]\nName=e[0-5] x0\n")
-    write(tmp_path, "/etc/systemd/network/20-v.netdev", "[NetDev]\nName=v0\nKind=veth\n[Peer]\nName=v1\n")
-    write(tmp_path, "/etc/systemd/network/30-l.link", "[Match]\nOriginalName=l0\n[Link]\nMTUBytes=1400\n")
-    write(tmp_path, "/run/systemd/network/10-netplan-n1.network", "[Match]\nName=n1\n")
-    write(tmp_path, "/etc/netplan/01-n.yaml", "network:\n  ethernets:\n    n1: {mtu: 1400}\n"
-          "    id0:\n      match: {name: 'm*'}\n      set-name: s0\n", 0o600)
-    write(tmp_path, "/etc/netplan/02-bad.yaml", "network: {ethernets: [b0\n", 0o600)
-    write(tmp_path, "/etc/NetworkManager/system-connections/k.nmconnection",
-          "[connection]\nid=k\ntype=ethernet\ninterface-name=k0\n", 0o600)
-    write(tmp_path, "/etc/network/interfaces", "auto i0\niface i0 inet static\n  address 198.18.0.5/24\n")
+FOREIGN_TREE = {
+    "/usr/lib/systemd/network/99-default.link": "[Match]\nOriginalName=*\n[Link]\nNamePolicy=kernel\n",
+    "/usr/lib/systemd/network/80-container-host0.network": "[Match]\nVirtualization=container\n",
+    "/etc/systemd/network/10-e.network": "[Match]\nName=e[0-5] x0\n",
+    "/etc/systemd/network/20-v.netdev": "[NetDev]\nName=v0\nKind=veth\n[Peer]\nName=v1\n",
+    "/etc/systemd/network/30-l.link": "[Match]\nOriginalName=l0\n[Link]\nMTUBytes=1400\n",
+    "/run/systemd/network/10-netplan-n1.network": "[Match]\nName=n1\n",
+    "/etc/netplan/01-n.yaml": "network:\n  ethernets:\n    n1: {mtu: 1400}\n"
+                              "    id0:\n      match: {name: 'm*'}\n      set-name: s0\n",
+    "/etc/netplan/02-bad.yaml": "network: {ethernets: [b0\n",
+    "/etc/NetworkManager/system-connections/k.nmconnection":
+        "[connection]\nid=k\ntype=ethernet\ninterface-name=k0\n",
+    "/etc/network/interfaces": "auto i0\niface i0 inet static\n  address 198.18.0.5/24\n",
     # own files (and netplan's output of our own YAML) are not foreign; a drop-in for one is
-    write(tmp_path, "/etc/systemd/network/50-hostnet-o0.network", "[Match]\nName=o0\n")
-    write(tmp_path, "/etc/systemd/network/50-hostnet-o1.network", "[Match]\nName=o1\n")
-    write(tmp_path, "/etc/systemd/network/50-hostnet-o1.network.d/x.conf", "[Link]\nMTUBytes=1\n")
-    write(tmp_path, persist.NETPLAN_FILE, '{"network": {"ethernets": {"o0": {}}}}', 0o600)
+    "/etc/systemd/network/50-hostnet-o0.network": "[Match]\nName=o0\n",
+    "/etc/systemd/network/50-hostnet-o1.network": "[Match]\nName=o1\n",
+    "/etc/systemd/network/50-hostnet-o1.network.d/x.conf": "[Link]\nMTUBytes=1\n",
+    persist.NETPLAN_FILE: '{"network": {"ethernets": {"o0": {}}}}',
+}
+
+
+def test_foreign_files_of_every_manager(tmp_path):
+    for path, text in FOREIGN_TREE.items():
+        write(tmp_path, path, text, 0o600)
     names = ["e1", "e9", "v1", "l0", "n1", "m5", "s0", "b0", "k0", "i0", "o0", "o1", "host0", "z0"]
     assert persist.foreign_files(names, str(tmp_path)) == {
         "e1": ["/etc/systemd/network/10-e.network"],
