@@ -233,10 +233,10 @@ def plan_files(backend, after, touched, root="/"):
         for (name, _suffix), path in sorted(_own_networkd(root).items()):
             if name in names:
                 wanted[path] = None  # persisted before with networkd
-    return _changed(wanted, root), warnings
+    return _changed(wanted), warnings
 
 
-def _changed(wanted, root):
+def _changed(wanted):
     """Only what differs from the files on disk (text or mode); removals only of existing files."""
     writes = {}
     for path in sorted(wanted):
@@ -359,7 +359,7 @@ def _networkd_texts(name, after, ours, own, warnings):
     kind = record.get("kind")
     data = record.get("kind_data") or {}
     texts = {}
-    netdev = _networkd_netdev(name, record, state, kind, data, after, ours, own, warnings)
+    netdev = _networkd_netdev(name, record, state, kind, data, ours, own, warnings)
     if netdev is not None:
         texts[".netdev"] = netdev
     texts[".network"] = _networkd_network(name, record, state, after, ours, warnings)
@@ -370,7 +370,7 @@ def _networkd_texts(name, after, ours, own, warnings):
     return texts
 
 
-def _networkd_netdev(name, record, state, kind, data, after, ours, own, warnings):
+def _networkd_netdev(name, record, state, kind, data, ours, own, warnings):
     if kind not in NETDEV_KINDS:
         if kind not in FOUND_KINDS:
             _warn(warnings, "networkd", name, "kind", "hostnet.netif writes no netdev for kind %s: "
@@ -571,7 +571,7 @@ def _plan_netplan(after, names, root):
             master = after[name].get("master")
             if master:
                 masters[name] = master
-    document = _netplan_document(entries, masters, after, set(names), warnings)
+    document = _netplan_document(entries, masters, set(names), warnings)
     path = _host(root, NETPLAN_FILE)
     if document is None:
         return {path: None}, warnings
@@ -653,7 +653,7 @@ def _netplan_address(name, entry, warnings):
     return {cidr: options} if options else cidr
 
 
-def _netplan_document(entries, masters, after, touched, warnings):
+def _netplan_document(entries, masters, touched, warnings):
     """The whole file from its entries; references to interfaces the file lacks are dropped."""
     if not entries:
         return None
