@@ -290,10 +290,10 @@ def _networkd_path(root, name, suffix):
 
 
 def _own_relations(own):
-    """{name: set of names its own .network/.netdev refers to} (for re-rendering dependants)."""
+    """({name: names its own .network/.netdev refers to}, {name: veth peer its .netdev creates})."""
     keys = set(MASTER_KEYS.values()) | set(STACKED.values())
     files = bootconf.ConfFiles("/")
-    relations = {}
+    relations, peers = {}, {}
     for (name, suffix), path in own.items():
         if suffix == ".link":
             continue
@@ -302,23 +302,25 @@ def _own_relations(own):
             continue
         refs = relations.setdefault(name, set())
         for section, key, value, _block in bootconf.parse_unit_text(text, path, files):
-            if (section == "Network" and key in keys) or (section == "Peer" and key == "Name"):
+            if section == "Network" and key in keys:
                 refs.update(value.split())
-    return relations
+            elif section == "Peer" and key == "Name" and suffix == ".netdev":
+                refs.add(value)
+                peers[name] = value
+    return relations, peers
 
 
 def _plan_networkd(after, names, root):
     warnings = []
     own = _own_networkd(root)
-    relations = _own_relations(own)
+    relations, peers = _own_relations(own)
     deleted = set(name for name in names if name not in after)
-    # a veth whose own netdev names a deleted peer goes with it (the kernel deleted both)
-    for other, refs in sorted(relations.items()):
-        if other not in after and other not in deleted and refs & deleted \
-                and (other, ".netdev") in own:
+    # a veth whose own netdev creates a deleted peer goes with it (the kernel deleted both)
+    for other, peer in sorted(peers.items()):
+        if peer in deleted and other not in after and other not in deleted:
             deleted.add(other)
             warnings.append("persist (networkd): %s's files are removed too: its netdev "
-                            "creates the deleted %s" % (other, ", ".join(sorted(refs & deleted))))
+                            "creates the deleted %s" % (other, peer))
     ours = (set(name for name, _suffix in own) | set(names)) - deleted
     render = set(name for name in names if name in after)
     # interfaces whose own .network names a changed one (or that carry a changed child)

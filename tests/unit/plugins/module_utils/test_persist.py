@@ -402,3 +402,12 @@ def test_changing_backend_removes_the_other_backends_own_files(tmp_path):
     apply(writes)
     writes = plan("networkd", TOPOLOGY, TOPOLOGY, tmp_path)[0]
     assert writes[os.path.join(str(tmp_path), persist.NETPLAN_FILE.lstrip("/"))] is None
+
+
+def test_deleting_a_master_keeps_its_ports_files_even_with_partial_facts(tmp_path):
+    after = {"br0": TOPOLOGY["br0"], "vx1": record("vx1", "vxlan", master="br0",
+                                                   kind_data={"vni": 7, "dstport": 4789})}
+    apply(plan("networkd", after, after, tmp_path)[0])
+    writes, warnings = plan("networkd", {}, ["br0"], tmp_path)  # only the touched records given
+    assert sorted(os.path.basename(p) for p in writes) == ["50-hostnet-br0.netdev", "50-hostnet-br0.network"]
+    assert set(writes.values()) == {None} and warnings == []
