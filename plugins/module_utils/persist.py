@@ -588,7 +588,7 @@ def _netplan_entry(name, after, warnings):
     kind = record.get("kind")
     data = record.get("kind_data") or {}
     section = NETPLAN_SECTIONS.get(kind, "ethernets")
-    conf = {}
+    conf = {"renderer": "networkd"}
     if kind not in NETPLAN_CREATES and kind not in FOUND_KINDS:
         why = "netplan has no %s devices" % kind
         if kind == "veth":
@@ -659,7 +659,9 @@ def _netplan_document(entries, masters, touched, warnings):
     """The whole file from its entries; references to interfaces the file lacks are dropped."""
     if not entries:
         return None
-    network = {"version": 2, "renderer": "networkd"}
+    # no network-level renderer: a later file's scalar wins for every interface of the host
+    # (netplan merges), which would take a NetworkManager desktop away from NetworkManager
+    network = {"version": 2}
     for name in sorted(entries):
         section, conf = entries[name]
         conf = dict(conf)

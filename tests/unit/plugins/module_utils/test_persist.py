@@ -239,8 +239,9 @@ def test_netplan_every_kind_and_field(tmp_path):
     network = netplan_doc(writes, tmp_path)
     assert network["bridges"]["br0"]["interfaces"] == ["vb"]
     assert network["bridges"]["br0"]["addresses"] == ["::ffff:198.18.8.1/120", {"198.18.8.1/24": {"label": "br0:x"}}]
+    assert "renderer" not in network  # only per device: other interfaces keep their renderer
     assert network["tunnels"]["vx0"] == {
-        "mode": "vxlan", "id": 42, "port": 4789, "local": "198.18.7.1", "remote": "198.18.7.2",
+        "renderer": "networkd", "mode": "vxlan", "id": 42, "port": 4789, "local": "198.18.7.1", "remote": "198.18.7.2",
         "link": "va", "mtu": 1500, "macaddress": "02:00:c6:12:00:01", "link-local": [],
         "accept-ra": False, "ignore-carrier": True, "addresses": []}
     assert network["ethernets"]["va"]["mtu"] == 1400
@@ -269,7 +270,7 @@ def test_netplan_reads_its_file_back_with_yaml_and_removes_it_when_empty(tmp_pat
     write(tmp_path, persist.NETPLAN_FILE, "network:\n  ethernets:\n    e1: {mtu: 1400}\n", 0o600)
     if bootconf.yaml_loader() is not None:
         writes = plan("netplan", {}, [], tmp_path)[0]
-        assert netplan_doc(writes, tmp_path)["ethernets"] == {"e1": {"mtu": 1400}}
+        assert netplan_doc(writes, tmp_path) == {"version": 2, "ethernets": {"e1": {"mtu": 1400}}}
     writes = plan("netplan", {}, ["e1"], tmp_path)[0]
     assert list(writes.values()) == [None]
 
