@@ -216,6 +216,10 @@ def plan_files(backend, after, touched, root="/"):
     for name in names:
         record = after.get(name)
         _check_name(name, record)
+        if record is not None and "addresses" not in record:
+            # facts without the addresses subset: the files would drop every address
+            raise PersistError("the facts of %s lack its addresses (gather_subset addresses): "
+                               "its files cannot be written" % name)
         if record is not None:
             for field in ("master", "parent"):
                 if record.get(field):
@@ -392,6 +396,10 @@ def _networkd_netdev(name, record, state, kind, data, ours, own, warnings):
             return None
         if _veth_owner(name, peer, own, ours) != name:
             return None  # the peer's .netdev creates the pair
+        if peer not in ours:
+            _warn(warnings, "networkd", peer, "(all fields)", "created with %s, but not "
+                  "persisted: networkd leaves a link without .network down and unconfigured; "
+                  "persist %s too" % (name, peer))
         sections.append(("Peer", [("Name", peer)]))
     elif kind == "macvlan":
         sections.append(("MACVLAN", [("Mode", data.get("mode"))] if data.get("mode") else []))
@@ -488,7 +496,8 @@ def _networkd_address(name, entry, warnings):
         if entry.get("label") and entry["label"] != name:
             items.append(("Label", entry["label"]))
         if entry.get("scope") not in (None, "global", "0"):
-            items.append(("Scope", entry["scope"]))
+            # networkd knows global, link, host and numbers; ip names 200 and 255 too
+            items.append(("Scope", {"site": 200, "nowhere": 255}.get(entry["scope"], entry["scope"])))
     if _lifetimes("networkd", name, entry, warnings, "addresses"):
         items.append(("PreferredLifetime", "0"))
     flags = entry.get("flags") or []

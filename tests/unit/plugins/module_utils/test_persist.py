@@ -412,3 +412,23 @@ def test_deleting_a_master_keeps_its_ports_files_even_with_partial_facts(tmp_pat
     writes, warnings = plan("networkd", {}, ["br0"], tmp_path)  # only the touched records given
     assert sorted(os.path.basename(p) for p in writes) == ["50-hostnet-br0.netdev", "50-hostnet-br0.network"]
     assert set(writes.values()) == {None} and warnings == []
+
+
+def test_a_veth_peer_that_is_not_persisted_is_named(tmp_path):
+    _writes, warnings = plan("networkd", TOPOLOGY, ["va"], tmp_path)
+    assert warnings == ["persist (networkd): vb.(all fields) is not persisted: created with va, "
+                        "but not persisted: networkd leaves a link without .network down and "
+                        "unconfigured; persist vb too"]
+
+
+def test_facts_without_addresses_are_refused(tmp_path):
+    facts = dict(TOPOLOGY["va"])
+    del facts["addresses"]
+    with pytest.raises(persist.PersistError, match="va lack its addresses"):
+        plan("networkd", {"va": facts}, ["va"], tmp_path)
+
+
+def test_ip_scope_names_networkd_lacks_are_numbers(tmp_path):
+    after = {"e0": record("e0", addresses=[addr("198.18.9.1/32", scope="site")])}
+    got = unit(texts(plan("networkd", after, ["e0"], tmp_path)[0], tmp_path)[NET + "50-hostnet-e0.network"])
+    assert ("Address", "Scope", "200") in got
