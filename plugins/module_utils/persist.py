@@ -342,7 +342,7 @@ def _plan_networkd(after, names, root):
             if (name, suffix) in own:
                 wanted[own[(name, suffix)]] = None
     for name in sorted(render):
-        texts = _networkd_texts(name, after, ours, own, warnings)
+        texts = _networkd_texts(name, after, ours, own, render, warnings)
         for suffix in NETWORKD_SUFFIXES:
             path = _networkd_path(root, name, suffix)
             if texts.get(suffix) is not None:
@@ -352,20 +352,23 @@ def _plan_networkd(after, names, root):
     return wanted, warnings
 
 
-def _veth_owner(name, peer, own, ours):
-    """Which end of a veth pair holds the pair's .netdev (one file creates both)."""
-    ends = [end for end in (name, peer) if end and end in ours]
-    holding = [end for end in ends if (end, ".netdev") in own]
-    return min(holding or ends or [name])
+def _veth_owner(name, peer, own, ours, rendering):
+    """Which end of a veth pair holds the pair's .netdev (one file creates both).
+
+    The end that has one already (and is kept), else the smaller name of the ends
+    written now: never none, never a move back and forth between runs.
+    """
+    holding = [end for end in (name, peer) if (end, ".netdev") in own and end in ours]
+    return min(holding or [end for end in (name, peer) if end in rendering])
 
 
-def _networkd_texts(name, after, ours, own, warnings):
+def _networkd_texts(name, after, ours, own, rendering, warnings):
     record = after[name]
     state = planner.link_state(record)
     kind = record.get("kind")
     data = record.get("kind_data") or {}
     texts = {}
-    netdev = _networkd_netdev(name, record, state, kind, data, ours, own, warnings)
+    netdev = _networkd_netdev(name, record, state, kind, data, ours, own, rendering, warnings)
     if netdev is not None:
         texts[".netdev"] = netdev
     texts[".network"] = _networkd_network(name, record, state, after, ours, warnings)
@@ -376,7 +379,7 @@ def _networkd_texts(name, after, ours, own, warnings):
     return texts
 
 
-def _networkd_netdev(name, record, state, kind, data, ours, own, warnings):
+def _networkd_netdev(name, record, state, kind, data, ours, own, rendering, warnings):
     if kind not in NETDEV_KINDS:
         if kind not in FOUND_KINDS:
             _warn(warnings, "networkd", name, "kind", "hostnet.netif writes no netdev for kind %s: "
@@ -394,7 +397,7 @@ def _networkd_netdev(name, record, state, kind, data, ours, own, warnings):
             _warn(warnings, "networkd", name, "kind_data.peer", "the peer is unknown (another "
                   "namespace?): networkd creates a veth only with its peer")
             return None
-        if _veth_owner(name, peer, own, ours) != name:
+        if _veth_owner(name, peer, own, ours, rendering) != name:
             return None  # the peer's .netdev creates the pair
         if peer not in ours:
             _warn(warnings, "networkd", peer, "(all fields)", "created with %s, but not "

@@ -432,3 +432,10 @@ def test_ip_scope_names_networkd_lacks_are_numbers(tmp_path):
     after = {"e0": record("e0", addresses=[addr("198.18.9.1/32", scope="site")])}
     got = unit(texts(plan("networkd", after, ["e0"], tmp_path)[0], tmp_path)[NET + "50-hostnet-e0.network"])
     assert ("Address", "Scope", "200") in got
+
+
+def test_a_veth_pair_always_gets_its_netdev(tmp_path):
+    apply(plan("networkd", TOPOLOGY, ["va"], tmp_path)[0])
+    os.unlink(os.path.join(str(tmp_path), NET + "50-hostnet-va.netdev"))  # va kept: .network only
+    got = texts(plan("networkd", TOPOLOGY, ["vb"], tmp_path)[0], tmp_path)
+    assert ("Peer", "Name", "va") in unit(got[NET + "50-hostnet-vb.netdev"])
