@@ -249,7 +249,7 @@ def _changed(wanted):
             with open(path, "rb") as handle:
                 old = handle.read()
             mode = os.stat(path).st_mode & 0o7777
-        except (IOError, OSError):
+        except OSError:
             old = mode = None
         if new is None:
             if old is not None or os.path.lexists(path):
@@ -559,7 +559,7 @@ def _read_own_netplan(root):
         raise PersistError("%s (written by hostnet.netif) cannot be read back, so the "
                            "interfaces it holds cannot be kept: %s; fix or remove it"
                            % (NETPLAN_FILE, exc))
-    except Exception as exc:  # pylint: disable=broad-except  # PyYAML errors: named, no traceback
+    except Exception as exc:  # PyYAML errors: the file is named, never a traceback
         raise PersistError("%s (written by hostnet.netif) is not valid YAML: %s; fix or remove it"
                            % (NETPLAN_FILE, str(exc).splitlines()[0] if str(exc) else exc))
     entries, masters = {}, {}
@@ -724,11 +724,13 @@ def _netplan_names(text):
     """Every interface name a netplan file states (idents, set-name, match.name, members)."""
     try:
         data = _load_json_yaml(text)
-    except Exception:  # pylint: disable=broad-except  # any parser error: judge by the text
+    except Exception:  # any parser error: judge the file by its text
         return None
     named = set()
     for _section, devices in bootconf._netplan_sections(data if isinstance(data, dict) else {}):
         for ident, conf in devices.items():
+            if ident == "renderer":
+                continue  # a section-wide setting, not a device
             named.add(str(ident))
             if isinstance(conf, dict):
                 match = conf.get("match") if isinstance(conf.get("match"), dict) else {}
