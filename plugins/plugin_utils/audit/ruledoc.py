@@ -46,6 +46,8 @@ def _cell(text):
 def _check(rule):
     if rule.fact is not None:
         return "`%s` %s" % (rule.fact.text, rule.expect.text)
+    if rule.scope == "boot":
+        return "boot check `%s`" % rule.check
     return "fleet check `%s`" % rule.check
 
 
