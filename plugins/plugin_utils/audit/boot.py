@@ -74,6 +74,7 @@ PERSIST_FILE = "zz-hostnet-netif-boot.conf"
 PERSIST_UNAVAILABLE = "persist needs hostnet.netif 0.2 persistence (interfaces/addresses persist)"
 
 _UNKNOWN = object()
+_NO_BLOCK = {}
 
 
 # ---------------------------------------------------------------------------
@@ -84,6 +85,14 @@ def _int(value):
         return int(value)
     except (TypeError, ValueError):
         return value
+
+
+def _how(name, inputs):
+    return "; ".join(value.text("conf/%s/%s" % (target or name, key)) for target, key, value in inputs)
+
+
+def _files(inputs):
+    return [value.record["file"] for _target, _key, value in inputs if value.record is not None]
 
 
 def _where(record):
@@ -123,20 +132,37 @@ class Value:
         self.how = how
 
     def text(self, name):
+        if self.record is not None and self.how:
+            return "%s %s (%s: %s)" % (name, self.value, self.how, _where(self.record))
         if self.record is not None:
             return "%s %s (%s)" % (name, self.value, _where(self.record))
         return "%s %s (%s)" % (name, self.value, self.how)
 
 
 class HostBoot:
-    """The boot side of one host: boot values computed once, on demand."""
+    """The boot side of one host: boot values computed once, on demand.
+
+    Interfaces no sysctl.d key names get the same boot values as every other
+    interface of their class (created before or after systemd-sysctl, managed
+    or not): values are computed once per class, which keeps hosts with
+    thousands of interfaces cheap.
+    """
 
     def __init__(self, ctx):
         self.ctx = ctx
         self.boot = ctx.facts.get("boot") or {}
         self.interfaces = self.boot.get("interfaces") or {}
         self.sysctl = BootSysctl(self.boot.get("sysctl"))
-        self._cache = {}
+        self._raw_cache = {}
+        self.effective_cache = {}
+        self._all_cache = {}
+        self._classes = {}
+        named = set()
+        for dotted in self.sysctl.records:
+            parts = dotted.split(".")
+            if len(parts) == 5 and parts[2] == "conf":
+                named.add(parts[3].replace("/", "."))
+        self.named = None if self.sysctl.patterns else named
 
     def created_late(self, name):
         """Whether ``name`` appears after systemd-sysctl (so conf/default reaches it)."""
@@ -147,25 +173,39 @@ class HostBoot:
         kind = (iface or {}).get("kind")
         return kind not in _EARLY_KINDS
 
+    def class_of(self, name):
+        cls = self._classes.get(name)
+        if cls is None:
+            if self.named is None or name in self.named:
+                cls = ("name", name)
+            else:
+                cls = ("class", self.created_late(name),
+                       bool((self.interfaces.get(name) or {}).get("manager")))
+            self._classes[name] = cls
+        return cls
+
     def all_value(self, family, key):
+        cached = self._all_cache.get((family, key), _UNKNOWN)
+        if cached is not _UNKNOWN:
+            return cached
         record = self.sysctl.get(conf_key(family, "all", key))
         if record is None and family == "ipv4" and key == "forwarding":
             record = self.sysctl.get("net.ipv4.ip_forward")
         if record is not None:
-            return Value(_int(record["value"]), record)
-        default = _KERNEL_ALL[family].get(key, _KERNEL_DEFAULT[family].get(key))
-        if default is None:
-            return None
-        return Value(default, how="kernel default")
+            value = Value(_int(record["value"]), record)
+        else:
+            default = _KERNEL_ALL[family].get(key, _KERNEL_DEFAULT[family].get(key))
+            value = None if default is None else Value(default, how="kernel default")
+        self._all_cache[(family, key)] = value
+        return value
 
     def raw(self, family, name, key):
         """conf/<name>/<key> after a reboot, or None when the audit cannot tell."""
-        cached = self._cache.get((family, name, key), _UNKNOWN)
-        if cached is not _UNKNOWN:
-            return cached
-        value = self._raw(family, name, key)
-        self._cache[(family, name, key)] = value
-        return value
+        index = (family, self.class_of(name), key)
+        cached = self._raw_cache.get(index, _UNKNOWN)
+        if cached is _UNKNOWN:
+            cached = self._raw_cache[index] = self._raw(family, name, key)
+        return cached
 
     def _raw(self, family, name, key):
         record = self.sysctl.get(conf_key(family, name, key))
@@ -177,12 +217,12 @@ class HostBoot:
             if record is None and family == "ipv4":
                 record = self.sysctl.get("net.ipv4.ip_forward")
             if record is not None:
-                return Value(_int(record["value"]), record)
+                return Value(_int(record["value"]), record, "set with conf/all/forwarding")
         late = self.created_late(name)
         if late:
             record = self.sysctl.get(conf_key(family, "default", key))
             if record is not None:
-                return Value(_int(record["value"]), record)
+                return Value(_int(record["value"]), record, "copied from conf/default, created after sysctl.d")
         manager = (self.interfaces.get(name) or {}).get("manager")
         if manager and key in _MANAGER_KEYS[family]:
             return None
@@ -192,32 +232,43 @@ class HostBoot:
         return Value(default, how="kernel default" + ("" if late else ", present before sysctl.d"))
 
     def effective(self, family, name, key):
-        """(effective value, [(label, Value)]) after a reboot; value None when undecided.
+        """(effective value, [(target, key, Value)]) after a reboot; value None when undecided.
 
+        ``target`` is None for the interface itself, ``all`` for conf/all.
         Undecided too when no input comes from a file: the kernel's defaults are
         not the audit's to guess (distributions and namespaces change them).
         """
+        index = (family, self.class_of(name), key)
+        cached = self.effective_cache.get(index)
+        if cached is None:
+            cached = self.effective_cache[index] = self._effective(family, name, key)
+        return cached
+
+    def _effective(self, family, name, key):
         own = self.raw(family, name, key)
         if own is None:
             return None, []
-        inputs = [("conf/%s/%s" % (name, key), own)]
+        inputs = [(None, key, own)]
+        from_file = own.record is not None
         all_value = None
         if model.uses_all(family, key):
             all_value = self.all_value(family, key)
             if all_value is None:
                 return None, []
-            inputs.append(("conf/all/%s" % key, all_value))
+            inputs.append(("all", key, all_value))
+            from_file = from_file or all_value.record is not None
         forwarding = force = None
         for extra in model.effective_inputs(family, key):
             other = self.raw(family, name, extra)
             if other is None:
                 return None, []
-            inputs.append(("conf/%s/%s" % (name, extra), other))
+            inputs.append((None, extra, other))
+            from_file = from_file or other.record is not None
             if extra == "forwarding":
                 forwarding = other.value
             else:
                 force = other.value
-        if not any(item.record is not None for _label, item in inputs):
+        if not from_file:
             return None, []
         value = model.effective_value(family, key, own.value,
                                       None if all_value is None else all_value.value, forwarding, force)
@@ -411,18 +462,26 @@ def _sysctl_drift(rule, ctx, hb):
             "%s is %s now, %s after a reboot (%s): change that file to keep %s"
             % (dotted, now, boot_value.value, _where(boot_value.record), now),
             files=[boot_value.record["file"]]))
+    cache = hb.effective_cache
     for name, iface in ctx.interfaces:
         if not _scope(rule, name, iface):
             continue
+        cls = hb.class_of(name)
+        block = iface.get("sysctl")
+        effective = (block.get("effective") if isinstance(block, dict) else None) or _NO_BLOCK
         for family, key in per_iface:
-            now = _runtime_effective(ctx, iface, family, key)
+            now = (effective.get(family) or _NO_BLOCK).get(key)
             if now is None:
+                now = _runtime_effective(ctx, iface, family, key)
+                if now is None:
+                    continue
+            boot_value = cache.get((family, cls, key)) or hb.effective(family, name, key)
+            value = boot_value[0]
+            if value is None or now == value or _int(now) == value:
                 continue
-            value, inputs = hb.effective(family, name, key)
-            if value is None or _int(now) == value:
-                continue
-            files = [item.record["file"] for _label, item in inputs if item.record is not None]
-            how = "; ".join(item.text(label) for label, item in inputs)
+            inputs = boot_value[1]
+            files = _files(inputs)
+            how = _how(name, inputs)
             revert, persist = _sysctl_fix(family, name, key, hb, ctx, iface)
             fix = {}
             if revert:
@@ -501,7 +560,7 @@ def _boot_iface(hb, name, iface, family_keys):
         own = hb.raw(family, name, key)
         if own is not None and own.record is not None:
             block[family][key] = own.value
-            sources[(family, key, False)] = [("conf/%s/%s" % (name, key), own)]
+            sources[(family, key, False)] = [(None, key, own)]
         value, inputs = hb.effective(family, name, key)
         if value is not None:
             block["effective"][family][key] = value
@@ -547,21 +606,31 @@ def _baseline(rule, policy, ctx, hb):
             if then is engine._PASS or then is None or then["status"] != "fail":  # pylint: disable=protected-access
                 continue
             dotted = other.fact.keys[1]
-            findings.append(_at_boot(rule, other, ctx, None, then, [(dotted, host_sources[dotted])]))
+            findings.append(_at_boot(rule, other, ctx, None, then, [(dotted, None, host_sources[dotted])]))
     interface_rules = [o for o in rules if o.scope == "interface"
                        and (o.select.any_host or o.select.host_matches(ctx.host, groups))]
     if not interface_rules:
         return findings
     for name, iface in ctx.interfaces:
-        block, sources = _boot_iface(hb, name, iface, keys)
-        if not sources:
-            continue
-        boot_iface = dict(iface, sysctl=block)
+        boot_iface = sources = None
         for other in interface_rules:
             if not other.select.interface_matches(name, iface):
                 continue
             ref = other.fact
-            wanted = (ref.effective or tuple(ref.sysctl_key.split(".", 1)))
+            wanted = ref.effective or tuple(ref.sysctl_key.split(".", 1))
+            # a value the boot leaves as it is now gets the same verdict: judged only where it moves
+            if ref.effective is not None:
+                then_value = hb.effective(wanted[0], name, wanted[1])[0]
+                now_value = _runtime_effective(ctx, iface, wanted[0], wanted[1])
+            else:
+                boot_raw = hb.raw(wanted[0], name, wanted[1])
+                then_value = None if boot_raw is None or boot_raw.record is None else boot_raw.value
+                now_value = ((iface.get("sysctl") or {}).get(wanted[0]) or {}).get(wanted[1])
+            if then_value is None or now_value is None or _int(now_value) == then_value:
+                continue
+            if boot_iface is None:
+                block, sources = _boot_iface(hb, name, iface, keys)
+                boot_iface = dict(iface, sysctl=block)
             used = sources.get(wanted + (ref.effective is not None,))
             if used is None:
                 continue
@@ -578,8 +647,9 @@ def _baseline(rule, policy, ctx, hb):
 
 
 def _at_boot(rule, other, ctx, name, judged, inputs, fix=None):
-    files = [item.record["file"] for _label, item in inputs if item.record is not None]
-    how = "; ".join(item.text(label) for label, item in inputs)
+    files = _files(inputs)
+    how = _how(name, inputs) if name is not None else "; ".join(
+        value.text(target) for target, _key, value in inputs)
     finding = _finding(
         rule, ctx, name, "fail", judged["expected"], judged["actual"],
         "%s passes now and fails after a reboot: %s (boot values: %s); change %s"

@@ -155,7 +155,8 @@ def test_default_reaches_interfaces_created_after_sysctl_d_only():
     found = failing(doc, rule="boot.sysctl_drift")
     assert sorted(f["interface"] for f in found if "log_martians" in f["detail"]) == ["eth0", "nb0"]
     by_name = dict((f["interface"], f) for f in found if "log_martians" in f["detail"])
-    assert "conf/nb0/log_martians 0 (%s line 1)" % CONF in by_name["nb0"]["detail"]
+    assert ("conf/nb0/log_martians 0 (copied from conf/default, created after sysctl.d: %s line 1)" % CONF
+            in by_name["nb0"]["detail"])
     assert "conf/eth0/log_martians 0 (kernel default, present before sysctl.d)" in by_name["eth0"]["detail"]
 
 
@@ -165,7 +166,7 @@ def test_all_forwarding_sets_every_interface_at_boot():
     found = dict(((f["interface"], f["detail"].split()[2]), f) for f in failing(doc, rule="boot.sysctl_drift"))
     forwarding = found[("eth0", "ipv4.forwarding")]
     assert (forwarding["expected"], forwarding["actual"]) == (1, 0)
-    assert "conf/eth0/forwarding 1 (%s line 1)" % CONF in forwarding["detail"]
+    assert "conf/eth0/forwarding 1 (set with conf/all/forwarding: %s line 1)" % CONF in forwarding["detail"]
     # an interface that forwards combines accept_redirects with AND: kernel defaults 1 and 1
     assert found[("eth0", "ipv4.accept_redirects")]["expected"] == 1
 
