@@ -22,18 +22,11 @@ import os
 import pytest
 
 from tests.integration.helpers import run_playbook
-from tests.integration.test_audit_lab import write_sysctls
+from tests.integration.test_audit_lab import PLAYBOOK, write_sysctls
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/lib/systemd/systemd-networkd"),
                                 reason="systemd-networkd is not installed")
 
-PLAYBOOK = """
-- name: Audit the lab
-  hosts: lab
-  gather_facts: false
-  roles:
-    - role: hostnet.netif.audit
-"""
 PLANTED_SYSCTL = "99-planted.conf"
 
 

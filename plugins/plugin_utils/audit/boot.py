@@ -568,9 +568,20 @@ def _boot_iface(hb, name, iface, family_keys):
     return block, sources
 
 
-def _baseline(rule, policy, ctx, hb):
-    from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine
+def _fails_after_reboot(other, ctx, view, name, iface, boot_iface):
+    """The engine's failing finding of ``other`` on the boot values when it passes now, else None."""
+    from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine  # pylint: disable=import-outside-toplevel
 
+    judge, passed = engine._judge, engine._PASS  # pylint: disable=protected-access
+    if judge(other, ctx, name, iface, False) is not passed:
+        return None
+    then = judge(other, view, name, boot_iface, False)
+    if then is passed or then is None or then["status"] != "fail":
+        return None
+    return then
+
+
+def _baseline(rule, policy, ctx, hb):
     rules = _baseline_rules(rule, policy)
     if not rules:
         return []
@@ -599,11 +610,8 @@ def _baseline(rule, policy, ctx, hb):
         if other.scope == "host":
             if other.fact.keys[1] not in host_values:
                 continue
-            now = engine._judge(other, ctx, None, None, False)  # pylint: disable=protected-access
-            if now is not engine._PASS:  # pylint: disable=protected-access
-                continue
-            then = engine._judge(other, view, None, None, False)  # pylint: disable=protected-access
-            if then is engine._PASS or then is None or then["status"] != "fail":  # pylint: disable=protected-access
+            then = _fails_after_reboot(other, ctx, view, None, None, None)
+            if then is None:
                 continue
             dotted = other.fact.keys[1]
             findings.append(_at_boot(rule, other, ctx, None, then, [(dotted, None, host_sources[dotted])]))
@@ -634,11 +642,8 @@ def _baseline(rule, policy, ctx, hb):
             used = sources.get(wanted + (ref.effective is not None,))
             if used is None:
                 continue
-            now = engine._judge(other, ctx, name, iface, False)  # pylint: disable=protected-access
-            if now is not engine._PASS:  # pylint: disable=protected-access
-                continue
-            then = engine._judge(other, view, name, boot_iface, False)  # pylint: disable=protected-access
-            if then is engine._PASS or then is None or then["status"] != "fail":  # pylint: disable=protected-access
+            then = _fails_after_reboot(other, ctx, view, name, iface, boot_iface)
+            if then is None:
                 continue
             persist = _sysctl_fix(wanted[0], name, wanted[1], hb, ctx, iface)[1]
             findings.append(_at_boot(rule, other, ctx, name, then, used,
