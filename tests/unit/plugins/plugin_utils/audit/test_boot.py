@@ -307,3 +307,15 @@ def test_bad_boot_rules_are_refused_naming_the_field(rule, where):
     with pytest.raises(PolicyError) as info:
         load_policy({"schema_version": 1, "name": "mine", "rules": [spec]})
     assert "rules[0].%s" % where in str(info.value)
+
+
+def test_every_report_format_carries_the_boot_findings(tmp_path):
+    from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import reports
+
+    doc = host(boot_interfaces=eth0_boot(mtu=9000))
+    report = engine.audit(POLICY, {"h1": doc}, today=TODAY)
+    paths = reports.write_reports(report, str(tmp_path), ["json", "junit", "markdown", "html"])
+    for path in (paths.values() if isinstance(paths, dict) else paths):
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read().replace("\\_", "_")  # markdown escapes underscores
+        assert "boot.interface_drift" in text and "10-x.network" in text, path
