@@ -594,12 +594,8 @@ def _baseline(rule, policy, ctx, hb):
             if value is not None:
                 host_values[dotted] = value.value
                 host_sources[dotted] = value
-    view_facts = dict(ctx.facts, sysctl=dict(ctx.facts.get("sysctl") or {}, **host_values))
-    for dotted in list(view_facts["sysctl"]):
-        if dotted not in host_values and any(o.scope == "host" and o.fact.keys[1] == dotted for o in rules):
-            del view_facts["sysctl"][dotted]  # undecided at boot: not judged
-    # conf/all at boot, for the effective values the engine explains
-    view = _BootView(ctx, view_facts)
+    # host keys no file decides keep their runtime value in the view: they are not judged
+    view = _BootView(ctx, dict(ctx.facts, sysctl=dict(ctx.facts.get("sysctl") or {}, **host_values)))
     findings = []
     keys = sorted(set(o.fact.effective or tuple(o.fact.sysctl_key.split(".", 1))
                       for o in rules if o.scope == "interface"))
