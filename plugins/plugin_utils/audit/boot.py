@@ -41,6 +41,7 @@ __metaclass__ = type
 
 import fnmatch
 import ipaddress
+import os
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model
 
@@ -744,16 +745,21 @@ def remediation_plan(findings):
 
 
 def module_has_option(path, option):
-    """Whether the module file at ``path`` documents ``option`` (persistence arrives in 0.2)."""
-    from ansible.module_utils.common.yaml import yaml_load  # pylint: disable=import-outside-toplevel
-    from ansible.parsing.plugin_docs import read_docstring  # pylint: disable=import-outside-toplevel
+    """Whether the module file at ``path`` documents ``option``, doc fragments included
+    (the setters' persistence arrives with hostnet.netif 0.2)."""
+    # pylint: disable=import-outside-toplevel
+    from ansible.parsing.plugin_docs import read_docstring
+    from ansible.plugins.loader import fragment_loader
+    from ansible.utils.plugin_docs import get_docstring
 
-    if not path:
+    if not path or not os.path.isfile(path):
         return False
     try:
-        doc = read_docstring(path).get("doc") or {}
-    except Exception:  # an unreadable module cannot persist  # pylint: disable=broad-except
-        return False
-    if isinstance(doc, str):
-        doc = yaml_load(doc) or {}
-    return option in (doc.get("options") or {})
+        doc = get_docstring(path, fragment_loader, collection_name="hostnet.netif", is_module=True)[0]
+    except Exception:  # pylint: disable=broad-except
+        # fragments that cannot be loaded here: the module's own DOCUMENTATION still tells
+        try:
+            doc = read_docstring(path).get("doc")
+        except Exception:  # an unreadable module cannot persist  # pylint: disable=broad-except
+            return False
+    return isinstance(doc, dict) and option in (doc.get("options") or {})

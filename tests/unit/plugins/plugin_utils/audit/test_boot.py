@@ -319,3 +319,11 @@ def test_every_report_format_carries_the_boot_findings(tmp_path):
         with open(path, encoding="utf-8") as handle:
             text = handle.read().replace("\\_", "_")  # markdown escapes underscores
         assert "boot.interface_drift" in text and "10-x.network" in text, path
+
+
+def test_the_role_learns_which_setters_can_persist():
+    modules = os.path.join(os.path.dirname(boot.__file__), "..", "..", "modules")
+    assert boot.module_has_option(os.path.abspath(os.path.join(modules, "sysctls.py")), "persist")
+    assert not boot.module_has_option(os.path.abspath(os.path.join(modules, "sysctls.py")), "no_such_option")
+    assert not boot.module_has_option("/nonexistent/interfaces.py", "persist")
+    assert not boot.module_has_option(None, "persist")
