@@ -17,7 +17,7 @@ __metaclass__ = type
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.hostnet.netif.plugins.modules.audit import ARGUMENT_SPEC
-from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import boot, engine
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.hostvars import (
     gathered_facts,
     host_groups,
@@ -34,15 +34,18 @@ class ActionModule(ActionBase):
     _requires_connection = False
 
     def _setters(self):
-        """Which remediation modules exist in the installed collection."""
+        """Which remediation modules exist in the installed collection (and which can persist)."""
         out = {}
-        for name in ("interfaces", "sysctls"):
+        for name in ("interfaces", "addresses", "sysctls"):
+            context = None
             try:
                 context = self._shared_loader_obj.module_loader.find_plugin_with_context(
                     "hostnet.netif.%s" % name)
                 out[name] = bool(context.resolved)
             except Exception:  # a loader error means: not usable here
                 out[name] = False
+            out["%s_persist" % name] = out[name] and boot.module_has_option(
+                getattr(context, "plugin_resolved_path", None), "persist")
         return out
 
     def run(self, tmp=None, task_vars=None):
@@ -81,7 +84,8 @@ class ActionModule(ActionBase):
             if engine.STATUS_RANK[finding["status"]] > engine.STATUS_RANK[status]:
                 status = finding["status"]
         result.update(findings=engine.with_references(policy, findings), passed=passed, summary=summary,
-                      status=status, remediation=engine.remediation_plan(policy, findings))
+                      status=status, remediation=dict(engine.remediation_plan(policy, findings),
+                                                      boot=boot.remediation_plan(findings)))
         if facts is None:
             result["facts_error"] = reason or "the host has no ansible_facts.netif"
         return result

@@ -182,6 +182,10 @@ remediation:
     - Machine-usable fixes for the failing findings, in the config format of
       M(hostnet.netif.interfaces) (C(interfaces)) and per sysctl target (C(sysctls),
       C(host_sysctls)); C(manual) lists failing rules that need a human.
+    - C(boot) holds the fixes of boot drift (rules of scope V(boot)) in two plans, C(revert)
+      (apply the boot values now) and C(persist) (keep the runtime values for the next boot), each
+      with C(interfaces), C(addresses) and C(sysctls) in the setters' config format, and
+      C(persist_file), the sysctl.d file name the persist plan writes.
   returned: unless requirements_only
   type: dict
 gather_subset:
@@ -216,10 +220,13 @@ errors:
   sample: [{path: "rules[0].fact", expected: "a fact of an interface, one of ... (did you mean 'promisc'?)",
             found: "'promsic'", schema_path: "", line: 12}]
 remediation_modules:
-  description: Whether the setter modules remediation uses are in the installed collection.
+  description:
+    - Whether the setter modules remediation uses are in the installed collection, and
+      (C(<name>_persist)) whether they have a C(persist) option.
   returned: always
   type: dict
-  sample: {interfaces: true, sysctls: false}
+  sample: {interfaces: true, interfaces_persist: false, addresses: true, addresses_persist: false,
+           sysctls: true, sysctls_persist: true}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -28,7 +28,7 @@ import datetime
 import json
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model
-from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import factpath, factshape, promiscuity
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import boot, factpath, factshape, promiscuity
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.policy import (  # noqa: F401 (re-exported API)  # pylint: disable=unused-import
     INTERNAL_RULES,
     RULE_FACTS_UNAVAILABLE,
@@ -359,6 +359,11 @@ def _evaluate(policy, ctx, today, keep_passes, missing_reason=None):
                     if alias:
                         outcome["alias"] = alias
                     append(outcome)
+    if policy.boot_rules:
+        found, counted = boot.evaluate(policy, ctx, keep_passes)
+        findings.extend(found)
+        for rule_id, count in counted.items():
+            passed[rule_id] = passed.get(rule_id, 0) + count
     return _apply_waivers(policy, findings, host, groups, today, True), passed
 
 
@@ -432,6 +437,9 @@ def required_subsets(policy):
                 keys.update("%s.%s" % (family, extra) for extra in model.effective_inputs(family, key))
         if rule.check in ("duplicate_address", "mtu_mismatch", "prefix_mismatch"):
             subsets.add("addresses")
+    boot_subsets, boot_keys = boot.required(policy)
+    subsets.update(boot_subsets)
+    keys.update(boot_keys)
     if keys:
         subsets.add("sysctl")
     else:
@@ -457,8 +465,8 @@ def remediation_plan(policy, findings):
         if finding["status"] != "fail":
             continue
         rule = policy.rules_by_id.get(finding["rule"])
-        if rule is None:
-            continue
+        if rule is None or finding.get("boot_fix"):
+            continue  # boot drift: boot.remediation_plan
         remedy = rule.remediation
         sysctls = remedy.get("sysctls") or {}
         done = False

@@ -372,7 +372,7 @@ class Rule:
         self.select = Selector(spec.get("select"))
         self.check = spec.get("check")
         self.parameters = spec.get("parameters") or {}
-        fact_scope = "interface" if self.scope == "interface" else "host"
+        fact_scope = "interface" if self.scope in ("interface", "boot") else "host"
         self.fact = factpath.FactRef(spec["fact"], fact_scope) if "fact" in spec else None
         self.expect = Expectation(spec["expect"]) if "expect" in spec else None
         self.when = []
@@ -460,6 +460,7 @@ class Policy:
         self.host_rules = [r for r in self.rules if r.scope == "host"]
         self.interface_rules = [r for r in self.rules if r.scope == "interface"]
         self.fleet_rules = [r for r in self.rules if r.scope == "fleet"]
+        self.boot_rules = [r for r in self.rules if r.scope == "boot"]
         self.waivers = waivers
         self.waivers_by_rule = {}
         for waiver in waivers:
@@ -574,6 +575,8 @@ def _check_rule(spec, where, problems):
     select = spec.get("select") or {}
     for key in ("interfaces", "exclude_interfaces"):
         _check_globs(select.get(key), where + ["select", key], problems)
+    if scope == "boot":
+        _check_boot_parameters(spec.get("parameters") or {}, where + ["parameters"], problems)
     if scope == "host":
         for key in ("interfaces", "exclude_interfaces", "kinds", "exclude_kinds", "flags", "exclude_flags"):
             if key in select:
@@ -607,6 +610,16 @@ def _check_rule(spec, where, problems):
         except factpath.PathError as exc:
             problems.add(where + ["parameters", "values", index, "fact"], exc.expected, exc.found)
         _check_globs(value.get("interfaces"), where + ["parameters", "values", index, "interfaces"], problems)
+
+
+def _check_boot_parameters(params, where, problems):
+    keys = params.get("keys")
+    for index, key in enumerate(keys or []):
+        try:
+            model.parse_sysctl_keys([key])
+        except ValueError:
+            problems.add(where + ["keys", index], "a sysctl_keys entry: ipv4.<key>, ipv6.<key> of the "
+                         "allow-list or a host key (%s)" % one_of(key, model.HOST_KEYS), shorten(key))
 
 
 def _check_expect(spec, where, problems):

@@ -25,8 +25,10 @@ HEADER = """# Audit rules
 
 Every rule the shipped baselines evaluate, by its stable id. Rule ids never
 change meaning and are never reused: waivers and CI jobs refer to them. Use a
-baseline by name (`netif_audit_policy: [cis_network, fleet]`, the default) and
-see [the audit guide](audit-guide.md) for policies, selectors, waivers and reports.
+baseline by name (`netif_audit_policy: [cis_network, fleet, boot]`, the role's
+default) and see [the audit guide](audit-guide.md) for policies, selectors, waivers
+and reports; boot rules (`scope: boot`) are explained in
+[Will it survive a reboot?](audit-guide.md#will-it-survive-a-reboot).
 
 Interface rules on sysctls judge `sysctl.effective.*`: the value the kernel
 actually uses on that interface after combining `conf/all` and
@@ -46,6 +48,8 @@ def _cell(text):
 def _check(rule):
     if rule.fact is not None:
         return "`%s` %s" % (rule.fact.text, rule.expect.text)
+    if rule.scope == "boot":
+        return "boot check `%s`" % rule.check
     return "fleet check `%s`" % rule.check
 
 

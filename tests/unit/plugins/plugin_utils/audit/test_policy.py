@@ -208,12 +208,15 @@ CIS_IDS = [
 ]
 FLEET_IDS = ["fleet.duplicate_address", "fleet.duplicate_mac", "fleet.mtu_mismatch", "fleet.prefix_mismatch",
              "fleet.drift"]
+BOOT_IDS = ["boot.interface_drift", "boot.sysctl_drift", "boot.two_managers", "boot.unreadable",
+            "boot.baseline_after_reboot"]
 
 
 def test_shipped_baselines_and_their_stable_ids():
-    assert pol.shipped_baselines() == ["cis_network", "fleet"]
+    assert pol.shipped_baselines() == ["boot", "cis_network", "fleet"]
     assert sorted(r.id for r in load_policy("cis_network").rules) == sorted(CIS_IDS)
     assert sorted(r.id for r in load_policy("fleet").rules) == sorted(FLEET_IDS)
+    assert sorted(r.id for r in load_policy("boot").rules) == sorted(BOOT_IDS)
     assert load_policy().names == ["cis_network", "fleet"]
 
 
