@@ -657,6 +657,10 @@ class Lab:
         run([ip, "link", "set", h.veth, "master", self.bridge, "up"])
         run([ip, "-n", h.netns, "link", "set", "lo", "up"])
         run([ip, "-n", h.netns, "addr", "add", f"{h.ip}/{self.subnet.prefixlen}", "dev", "eth0"])
+        # a MAC made from the address (locally administered), the same after reboot(): the
+        # controller's neighbour entry stays right and sshd answers at once
+        octets = [int(part) for part in h.ip.split(".")]
+        run([ip, "-n", h.netns, "link", "set", "eth0", "address", "02:00:%02x:%02x:%02x:%02x" % tuple(octets)])
         run([ip, "-n", h.netns, "link", "set", "eth0", "up"])
 
     def etc_dir(self, host: Host | str | int) -> Path:
