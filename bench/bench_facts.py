@@ -7,6 +7,11 @@ ratios to ping measured in the same run (this machine is noisy: absolute
 times mean little). Also reports the module's peak RSS (the module run
 directly inside the namespace) and the size of the returned document.
 
+The floor: ``netif_floor``, a stand-in module (AnsibleModule, like the real
+one) that returns the very document interface_facts returned, read from a
+file. What ansible-core spends on a result of that size is the floor no
+facts module can go under; ``facts / floor`` is the part that is ours.
+
     make bench              # all sizes
     .venv/bin/python bench/bench_facts.py --sizes 100 1000 --rounds 5
 """
@@ -71,6 +76,38 @@ def module_peak(lab, host, args):
     return peak, size
 
 
+FLOOR_MODULE = """#!/usr/bin/python
+# Stand-in for the floor: return a saved facts document as is.
+import json
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(path=dict(type="str", required=True)))
+    with open(module.params["path"]) as handle:
+        netif = json.load(handle)
+    module.exit_json(changed=False, ansible_facts={"netif": netif})
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def save_document(lab, host, path):
+    """Run interface_facts (defaults) inside the namespace; write its ansible_facts.netif to ``path``."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": {}}, handle)
+        args_file = handle.name
+    venv_site = next((ROOT / ".venv" / "lib").glob("python3*/site-packages"))
+    env = dict(os.environ, PYTHONPATH="%s:%s" % (COLLECTIONS, venv_site))
+    module = ROOT / "plugins" / "modules" / "interface_facts.py"
+    out = subprocess.run(["ip", "netns", "exec", host.netns, sys.executable, str(module), args_file],
+                         capture_output=True, text=True, env=env, check=True).stdout
+    os.unlink(args_file)
+    Path(path).write_text(json.dumps(json.loads(out)["ansible_facts"]["netif"]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
@@ -103,6 +140,16 @@ def main():
         book = [ansible_bin("ansible-playbook"), "-i", lab.inventory]
         commands["facts_playbook"] = book + [str(playbook)]
         commands["ping_playbook"] = book + [str(ping_book)]
+        library = Path(lab.workdir) / "floor-library"
+        library.mkdir()
+        (library / "netif_floor.py").write_text(FLOOR_MODULE)
+        document_file = Path(lab.workdir) / "floor-document.json"  # same filesystem as the host
+        floor_book = Path(lab.workdir) / "floor.yml"
+        floor_book.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
+                              "    - netif_floor: {path: %s}\n" % document_file)
+        commands["floor"] = ansible + ["-M", str(library), "-m", "netif_floor", "-a",
+                                       "path=%s" % document_file]
+        commands["floor_playbook"] = book + ["-M", str(library), str(floor_book)]
         timed(commands["ping"], env)  # warm the ControlPersist master
         current = 0
         for size in sorted(opts.sizes):
@@ -111,6 +158,7 @@ def main():
                 add_interfaces(lab, host, current // 2, add)
                 current += add - add % 2
             present = len(lab.ip_json(host, "link", "show"))
+            save_document(lab, host, document_file)
             times = {name: [] for name in commands}
             for dummy in range(opts.rounds):
                 for name, argv in commands.items():
@@ -127,18 +175,25 @@ def main():
                 "facts_ratio": round(med["facts"] / med["ping"], 2),
                 "setup_ratio": round(med["setup"] / med["ping"], 2),
                 "playbook_ratio": round(med["facts_playbook"] / med["ping_playbook"], 2),
+                "floor_ratio": round(med["floor"] / med["ping"], 2),
+                "facts_floor": round(med["facts"] / med["floor"], 2),
+                "floor_playbook_ratio": round(med["floor_playbook"] / med["ping_playbook"], 2),
+                "facts_floor_playbook": round(med["facts_playbook"] / med["floor_playbook"], 2),
                 "module_peak_mib": round(peak / 1024, 1),
                 "document_kib": round(doc / 1024, 1),
             }
             rows.append(row)
             print(json.dumps(row), flush=True)
-    header = ("| interfaces | ping s | facts s | setup s | facts / ping | setup / ping "
-              "| facts / ping (playbook) | module peak MiB | result KiB |")
+    header = ("| interfaces | ping s | facts s | setup s | facts / ping | floor / ping | facts / floor "
+              "| setup / ping | playbook: facts / ping | floor / ping | facts / floor "
+              "| module peak MiB | result KiB |")
     print("\n" + header)
-    print("|" + "---|" * 9)
+    print("|" + "---|" * 13)
     for r in rows:
         print("| %(interfaces)d | %(ping_s).2f | %(facts_s).2f | %(setup_s).2f | %(facts_ratio).2f× "
-              "| %(setup_ratio).1f× | %(playbook_ratio).2f× | %(module_peak_mib).1f | %(document_kib).0f |" % r)
+              "| %(floor_ratio).2f× | %(facts_floor).2f× | %(setup_ratio).1f× | %(playbook_ratio).2f× "
+              "| %(floor_playbook_ratio).2f× | %(facts_floor_playbook).2f× | %(module_peak_mib).1f "
+              "| %(document_kib).0f |" % r)
     if opts.json:
         Path(opts.json).write_text(json.dumps(rows, indent=2))
 
