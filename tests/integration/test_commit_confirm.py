@@ -2,7 +2,8 @@
 
 1. removing the management address (forced) with confirm_timeout 15: the task fails as
    "not confirmed"; within timeout + 5 s the host answers SSH again with its previous
-   addresses (ip -json), and the next changing run reports what the watchdog did;
+   addresses (ip -json); a confirm of the expired window fails clearly, and the next
+   changing run reports what the watchdog did;
 2. a normal change with a timeout is confirmed over a NEW connection (another source
    port than the one that armed it), no watchdog is left, the change is still there
    after the deadline;
@@ -169,6 +170,11 @@ def test_cut_is_not_confirmed_and_reverts(lab, clean):
     assert back is not None, "the host did not come back within 20 s"
     assert addr_state(lab, host) == before
     assert not watchdogs(host)
+    # a confirm for the expired window fails clearly
+    rc, out, err = run_ansible(lab, host.name, "-m", "hostnet.netif.confirm", "-a",
+                               "window=%s" % result["confirm"]["window"])
+    assert rc != 0 and "window %s expired at" % result["confirm"]["window"] in out, out + err
+    assert "restored the previous state" in out
     # the next changing run says what the watchdog did (and takes the log)
     proc, results = run(lab, [{"name": "next", "hostnet.netif.interfaces": {
         "config": [{"name": "eth0", "alias": "after-cut"}]}, "register": "r"}],
