@@ -11,7 +11,8 @@
    to an orphaned worker, which must not confirm for a dead run): the host reverts;
 4. two hosts in one play, one cut: only the cut one reverts, the recap says so;
 5. the configure role with netif_confirm_timeout, cut at its last step (arp_ignore 8 on
-   eth0, the controller's cached neighbour entry dropped): all three steps revert.
+   eth0, the controller's cached neighbour entry dropped): all three steps revert;
+6. the same role without a cut: confirmed once at its end, all three steps stay.
 
 Checked inside the namespaces with ip -json and /proc, never with the module's reading.
 Every watchdog is killed by pid and the window files removed in finally.
@@ -339,3 +340,28 @@ def test_configure_role_window_reverts_all_three_steps(lab, clean):
         if va in {link["ifname"] for link in lab.ip_json(host, "link", "show")}:
             lab.exec(host, ["ip", "link", "del", va])
         lab.write_proc(host, "sys/net/ipv4/conf/eth0/arp_ignore", arp_before)
+
+
+def test_configure_role_window_confirmed_keeps_all_three_steps(lab, clean):
+    host = lab.hosts[0]
+    prefix = "k" + secrets.token_hex(2)
+    va, vb = prefix + "a", prefix + "b"
+    spare = "198.18.%d.%d" % (lab.subnet.network_address.packed[2], 201)
+    try:
+        book = {"name": "configure", "ansible.builtin.include_role": {
+            "name": "hostnet.netif.configure"}, "vars": {
+            "netif_confirm_timeout": 10,
+            "netif_interfaces": [{"name": va, "kind": "veth", "peer": vb, "enabled": True}],
+            "netif_addresses": [{"name": va, "addresses": [{"address": spare + "/32"}]}],
+            "netif_sysctls": [{"name": va, "ipv4": {"rp_filter": 1}}]}}
+        proc, results = run(lab, [book], hosts=host.name, name="role-ok")
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out[-3000:]
+        assert "Confirm the window over a new connection" in out and "not confirmed" not in out
+        assert not watchdogs(host)
+        assert not os.path.exists(netif_state_paths(host.netns)[1])
+        assert spare in json.dumps(lab.ip_json(host, "addr", "show", va))
+        assert lab.read_proc(host, "/proc/sys/net/ipv4/conf/%s/rp_filter" % va) == "1"
+    finally:
+        if va in {link["ifname"] for link in lab.ip_json(host, "link", "show")}:
+            lab.exec(host, ["ip", "link", "del", va])
