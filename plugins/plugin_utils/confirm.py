@@ -45,7 +45,8 @@ def _harden(connection):
         connection.set_option("reconnection_retries", 0)
 
 
-def run_setter(action, module_name, module_args, task_vars, clock=time.monotonic):
+def run_setter(action, module_name, module_args, task_vars, clock=time.monotonic,
+               sleep=time.sleep):
     """Run a setter; with ``confirm_timeout`` confirm its window over a new connection
     (unless the task joins a window named by ``confirm_window``: its caller confirms)."""
     timeout = module_args.get("confirm_timeout") or 0
@@ -63,26 +64,37 @@ def run_setter(action, module_name, module_args, task_vars, clock=time.monotonic
         result = action._execute_module(module_name=module_name, module_args=module_args,
                                         task_vars=task_vars)
     except AnsibleConnectionFailure as exc:
-        if not own:
-            raise
         result = {"unreachable": True, "msg": str(exc).strip()}
-    if result.get("unreachable") and own:
+    if result.get("unreachable"):
         # the change may have cut its own reply: confirm if the host is reachable anew
         left = timeout - (clock() - started)
         armed = {"armed": None, "window": module_args["confirm_window"], "timeout": timeout,
-                 "joined": False, "remaining": left,
+                 "joined": not own, "remaining": left,
                  "deadline": "%s at the latest" % time.strftime(
                      "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + left))}
-        outcome = confirm_window(action, task_vars, armed, clock(), parent=parent)
-        outcome.update(failed=True, msg="the connection broke while the module ran (%s); %s" % (
-            result.get("msg"), outcome.get("msg") or "the window was confirmed over a new "
-            "connection, so the change stays, but its result was lost"))
+        if not own:  # its caller confirms the window, or the watchdog restores all of it
+            host = (task_vars or {}).get("inventory_hostname") or action._play_context.remote_addr
+            return {"failed": True, "confirm": armed, "msg": (
+                "not confirmed: the connection broke while the module ran (%s); %s restores its "
+                "state from before window %s at %s unless the window is confirmed" % (
+                    result.get("msg"), host, armed["window"], armed["deadline"]))}
+        outcome = confirm_window(action, task_vars, armed, clock(), clock=clock,
+                                 sleep=sleep, parent=parent)
+        if outcome.get("failed"):
+            outcome["msg"] += "; the module's own connection broke before it returned (%s)" % (
+                result.get("msg"))
+        else:
+            outcome.update(failed=True, msg=(
+                "the connection broke while the module ran (%s); the window was confirmed over "
+                "a new connection, so the change stays, but its result was lost"
+                % result.get("msg")))
         return outcome
     armed = result.get("confirm") or {}
     if own and armed:
         armed["joined"] = False
     if armed.get("armed") and own and not result.get("failed"):
-        result.update(confirm_window(action, task_vars, armed, clock(), parent=parent))
+        result.update(confirm_window(action, task_vars, armed, clock(), clock=clock,
+                                 sleep=sleep, parent=parent))
     return result
 
 

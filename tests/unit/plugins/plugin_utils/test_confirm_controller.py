@@ -130,3 +130,28 @@ def test_setter_joining_a_window_leaves_the_confirm_to_its_caller():
     result = confirm.run_setter(action, "hostnet.netif.interfaces",
                                 {"confirm_timeout": 10, "confirm_window": "role"}, {})
     assert len(action.calls) == 1 and "confirmed" not in result["confirm"]
+
+
+def test_a_joined_step_whose_connection_broke_fails_naming_the_window():
+    action = Action([AnsibleConnectionFailure("Shared connection closed")])
+    action._task = type("Task", (), {"check_mode": False})()
+    result = confirm.run_setter(action, "hostnet.netif.interfaces",
+                                {"confirm_timeout": 10, "confirm_window": "role"},
+                                {"inventory_hostname": "h1"})
+    assert result["failed"] and len(action.calls) == 1
+    assert result["msg"].startswith("not confirmed: the connection broke while the module ran "
+                                    "(Shared connection closed); h1 restores its state from "
+                                    "before window role at ")
+
+
+def test_a_task_whose_own_reply_was_cut_tries_a_new_connection_then_fails():
+    clock = Clock()
+    action = Action([AnsibleConnectionFailure("Shared connection closed")]
+                    + [AnsibleConnectionFailure("connect timed out")] * 20)
+    action._task = type("Task", (), {"check_mode": False})()
+    result = confirm.run_setter(action, "hostnet.netif.interfaces", {"confirm_timeout": 10},
+                                {"inventory_hostname": "h1"}, clock=clock, sleep=clock.sleep)
+    assert result["failed"] and len(action.calls) >= 2
+    assert result["msg"].startswith("not confirmed: h1 restores its previous state at ")
+    assert result["msg"].endswith("the module's own connection broke before it returned "
+                                  "(Shared connection closed)")
