@@ -102,6 +102,11 @@ class Window:
         if not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:
             raise InputError("confirm_timeout", "expected 0 (off) or %d to %d seconds"
                              % (MIN_TIMEOUT, MAX_TIMEOUT), found=timeout)
+        if params.get("persist"):
+            raise InputError("confirm_timeout", "a commit-confirm window cannot take back the "
+                             "persist file yet (the watchdog restores runtime state only); "
+                             "use persist: true in a task without confirm_timeout, after the "
+                             "window was confirmed", found=timeout)
         if window_id is not None and not (isinstance(window_id, str)
                                           and _WINDOW_ID.match(window_id)):
             raise InputError("confirm_window", "expected 1 to 64 letters, digits, '_', '.' "

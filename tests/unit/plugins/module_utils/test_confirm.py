@@ -84,6 +84,7 @@ def rig(tmp_path, monkeypatch):
     ({"confirm_timeout": 0, "confirm_window": "w"}, "confirm_window"),
     ({"confirm_timeout": 10, "confirm_window": "a/b"}, "confirm_window"),
     ({"confirm_timeout": 10, "confirm_window": "x" * 65}, "confirm_window"),
+    ({"confirm_timeout": 10, "persist": True}, "confirm_timeout"),
 ])
 def test_bad_window_parameters_name_the_field(params, path):
     with pytest.raises(InputError) as info:
@@ -236,3 +237,34 @@ def test_code_root_finds_the_zip_or_directory():
     assert confirm.code_root(path) == "/tmp/p/payload.zip"
     with pytest.raises(OSError):
         confirm.code_root("/somewhere/else.py")
+
+
+def test_the_watchdog_runs_detached_from_its_own_copy_and_ends_when_confirmed(tmp_path):
+    """A real watchdog process (spawned as the module spawns it): own session, no
+    inherited lock, gone within about a second once its window's journal is gone."""
+    lock = transaction.HostLock(str(tmp_path / "ns.lock"), timeout=1)
+    journal = transaction.Journal(lock.journal_path)
+    journal.write({"version": transaction.JOURNAL_VERSION, "pid": os.getpid(), "netns": {},
+                   "names": [], "created": [], "interfaces": {}, "sysctl": [], "commands": [],
+                   "window": {"id": "real", "deadline": time.time() + 3600}})
+    pid = confirm.spawn_watchdog(lock, "real", "/nonexistent/ip")
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and not confirm.watchdog_alive(pid, "real"):
+            time.sleep(0.05)
+        assert confirm.watchdog_alive(pid, "real")
+        assert os.getsid(pid) == pid  # its own session: the SSH session's end does not reach it
+        time.sleep(1.5)
+        assert confirm.watchdog_alive(pid, "real")  # armed, deadline far: it waits
+        journal.remove()  # what a confirm does (besides SIGTERM)
+        deadline = time.time() + 5
+        while time.time() < deadline and confirm.watchdog_alive(pid, "real"):
+            time.sleep(0.05)
+        assert not confirm.watchdog_alive(pid, "real")
+    finally:
+        if confirm.watchdog_alive(pid, "real"):
+            os.kill(pid, 9)
+        try:
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
