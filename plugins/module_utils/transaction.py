@@ -694,8 +694,12 @@ class Transaction:
         journal (commit-confirm) of this task's window is kept; one of another window
         that is still open refuses the run."""
         from ansible_collections.hostnet.netif.plugins.module_utils import confirm
+        self._recover_journal(confirm)
+        # what watchdogs did, reported once by a run that goes ahead (a refused one keeps it)
         self.confirm_log = confirm.take_log(self.lock)
         self.warnings.extend(confirm.log_warning(entry) for entry in self.confirm_log)
+
+    def _recover_journal(self, confirm):
         record = self.journal.load()
         if record is None:
             return

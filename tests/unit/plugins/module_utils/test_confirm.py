@@ -204,9 +204,18 @@ def test_watchdog_restores_at_the_deadline_and_the_next_run_reports_it(rig, monk
     with pytest.raises(confirm.WindowError) as info:  # a confirm after it: clearly expired
         confirm.confirm("w", environ={}, lock=rig.lock())
     assert "window w expired at" in str(info.value) and "restored" in str(info.value)
+    journal = transaction.Journal(rig.lock().journal_path)
+    journal.write({"version": transaction.JOURNAL_VERSION, "pid": 1, "netns": {}, "names": [],
+                   "created": [], "interfaces": {}, "sysctl": [], "commands": [],
+                   "window": {"id": "w2", "deadline": time.time() + 60}})
+    with pytest.raises(confirm.WindowError):  # refused during w2: the log waits
+        rig.apply([planner.link_set("br0", "mtu", 1300, current_mtu=1500)], None)
+    assert os.path.exists(confirm.log_path(rig.lock()))
+    journal.remove()
     txn = rig.apply([planner.link_set("br0", "mtu", 1300, current_mtu=1500)], None)
     assert [e["event"] for e in txn.confirm_log] == ["restored"]
     assert txn.confirm_log[0]["restore_commands"] == ["link set dev va mtu 1500"]
+    assert txn.confirm_log[0]["window"] == "w"
     assert any("was not confirmed by its deadline" in w for w in txn.warnings)
     assert not os.path.exists(confirm.log_path(rig.lock()))  # reported once
 
