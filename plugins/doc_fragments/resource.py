@@ -83,6 +83,36 @@ options:
         forced change that moved the route to the controller is reported as a warning.
     type: bool
     default: false
+  confirm_timeout:
+    description:
+      - Commit-confirm, for cuts nobody predicted (a firewall elsewhere, a switch port, an
+        asymmetric route, an MTU black hole). V(0) (the default) turns it off; otherwise
+        10 to 3600 seconds.
+      - Before the batch the snapshot is kept in a journal under C(/run/hostnet-netif) and a
+        detached watchdog process is started on the host. After the module returns, the
+        action plugin resets the connection (a multiplexed SSH master could hide a cut)
+        and confirms over a new one; if that does not succeed before the deadline, the task
+        fails with C(not confirmed) and the watchdog restores the previous state at the
+        deadline. The next changing run on the host reports what the watchdog did
+        (C(confirm_log)).
+      - While a window is open, a change of another window on the same host (network
+        namespace) is refused. Check mode arms nothing.
+      - C(/run) is emptied by a reboot, so a reboot during a window ends it and the boot
+        configuration applies.
+      - Not together with C(persist) (C(hostnet.netif.sysctls)); the watchdog restores the
+        runtime state only, so persist in a task after the window was confirmed.
+    type: int
+    default: 0
+  confirm_window:
+    description:
+      - Join the commit-confirm window with this id instead of opening one for this task
+        alone. The task arms (or extends) that window and does not confirm it; a later
+        C(hostnet.netif.confirm) task with the same O(confirm_window) confirms every task
+        of the window at once, and the watchdog restores all of them together if it does
+        not come. Each task of the window restarts the countdown of O(confirm_timeout).
+      - The C(hostnet.netif.configure) role uses it for O(confirm_timeout) across its steps.
+      - Requires O(confirm_timeout). 1 to 64 letters, digits, C(_), C(.) or C(-).
+    type: str
 notes:
   - Check mode computes the same plan and changes nothing; C(commands) shows it.
   - With C(--diff) the C(diff) holds the affected items before and after as YAML.

@@ -36,6 +36,7 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.hostnet.netif.plugins.module_utils import confirm as confirm_mod
 from ansible_collections.hostnet.netif.plugins.module_utils import guard as guard_mod
 from ansible_collections.hostnet.netif.plugins.module_utils import module_glue
 from ansible_collections.hostnet.netif.plugins.module_utils import model, planner, reader
@@ -63,6 +64,8 @@ RESOURCE_COMMON_ARGS = dict(
     running_config=dict(type="str"),
     scope=dict(type="list", elements="str"),
     force=dict(type="bool", default=False),
+    confirm_timeout=dict(type="int", default=0),
+    confirm_window=dict(type="str"),
 )
 RESOURCE_REQUIRED_IF = [
     ("state", PARSED, ("running_config",)),
@@ -268,9 +271,10 @@ class Runner:
             raise InputError("scope", "state=deleted without config needs scope: the "
                                       "interface-name globs whose items it resets")
 
+        window = confirm_mod.Window.from_params(self.params, self.host.environ)
         with txn_mod.Transaction(self.host, self.resource.gather_subset,
                                  self.resource.sysctl_keys, check_mode=self.check_mode,
-                                 lock=self.lock) as txn:
+                                 lock=self.lock, window=window) as txn:
             facts = txn.read()
             current = self.resource.current(facts)
             self._check_scope(config, in_scope)
@@ -311,6 +315,10 @@ class Runner:
                 after = self.resource.current(after_facts)
             self.warnings.extend(txn.warnings)
             recovered = txn.recovered
+            if txn.confirm_log:
+                result["confirm_log"] = txn.confirm_log
+        if window is not None:
+            result["confirm"] = window.result
 
         keys = sorted(target)
         before_items = self.resource.items(current, keys)

@@ -383,7 +383,8 @@ class Journal:
         shape = (("names", list), ("created", list), ("interfaces", dict), ("sysctl", list),
                  ("commands", list), ("netns", dict))
         if not isinstance(record, dict) or record.get("version") != JOURNAL_VERSION or any(
-                not isinstance(record.get(key), kind) for key, kind in shape):
+                not isinstance(record.get(key), kind) for key, kind in shape) or not isinstance(
+                record.get("window") or {}, dict):
             raise JournalError("the journal %s is not a version %d hostnet.netif journal; check "
                                "the host and remove the file" % (self.path, JOURNAL_VERSION))
         return record
@@ -575,10 +576,13 @@ class Transaction:
     :meth:`apply` must not be called. A ``lock`` the caller already holds is
     used as is and left held. Entering (under the lock) restores the journal
     of an interrupted apply first (:attr:`recovered`); check mode only warns.
+    ``window`` (a confirm.Window) keeps the journal armed after a successful
+    apply, with a watchdog that restores it unless confirmed (commit-confirm);
+    :attr:`confirm_log` is what watchdogs did since the last run.
     """
 
     def __init__(self, host, subsets=("links", "addresses"), sysctl_keys=(), check_mode=False,
-                 lock=None):
+                 lock=None, window=None):
         self.host = host
         self.check_mode = check_mode
         subsets = set(subsets) | {"links", "addresses"}
@@ -591,6 +595,9 @@ class Transaction:
         self.snapshot = None
         self.warnings = []
         self.recovered = None
+        self.window = window
+        self.armed = None  # the armed journal of this task's window (an earlier step's)
+        self.confirm_log = []
         self._owns_lock = False
 
     def __enter__(self):
@@ -644,14 +651,19 @@ class Transaction:
                              "old": self.host.sysctl.read(op)})
             except SysctlError:
                 continue  # the write fails the same way below, and is restored there
-        self.journal.write({
+        record = {
             "version": JOURNAL_VERSION, "pid": os.getpid(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "netns": {"inode": netns_inode(), "cookie": netns_cookie()},
             "commands": planner.describe(ops), "names": sorted(names),
             "created": sorted(set(name for op in ops for name in op.creates)),
             "interfaces": journal_interfaces(before, names), "sysctl": olds,
-        })
+        }
+        if self.window is not None:
+            record = self.window.arm_record(self, record)
+        self.journal.write(record)
+        if self.window is not None:
+            self.window.start(self, record)
 
     def _journal_stale(self, record):
         """True when the journal's namespace is gone (its inode now names another one)."""
@@ -666,7 +678,11 @@ class Transaction:
         except JournalError as exc:
             self.warnings.append(str(exc))
             return
-        if record is not None and not self._journal_stale(record):
+        if record is not None and record.get("window") and not self._journal_stale(record):
+            from ansible_collections.hostnet.netif.plugins.module_utils import confirm
+            self.warnings.append("%s is open: a real run of another window is refused until it "
+                                 "is confirmed or restored" % confirm.describe(record))
+        elif record is not None and not self._journal_stale(record):
             self.warnings.append(
                 "%s is pending: the next changing run of a hostnet.netif setter on this host "
                 "restores it; check mode shows the host as the interruption left it"
@@ -674,7 +690,16 @@ class Transaction:
 
     def _recover(self):
         """Restore the journal of an interrupted apply (we hold the lock, so its writer
-        and its batch are gone) and report it; JournalError when that fails."""
+        and its batch are gone) and report it; JournalError when that fails. An armed
+        journal (commit-confirm) of this task's window is kept; one of another window
+        that is still open refuses the run."""
+        from ansible_collections.hostnet.netif.plugins.module_utils import confirm
+        self._recover_journal(confirm)
+        # what watchdogs did, reported once by a run that goes ahead (a refused one keeps it)
+        self.confirm_log = confirm.take_log(self.lock)
+        self.warnings.extend(confirm.log_warning(entry) for entry in self.confirm_log)
+
+    def _recover_journal(self, confirm):
         record = self.journal.load()
         if record is None:
             return
@@ -684,7 +709,25 @@ class Transaction:
             self.warnings.append("%s belonged to a network namespace that no longer exists; "
                                  "discarded" % what)
             return
+        if record.get("window"):
+            if confirm.keep_armed(self, record):
+                return
+            what = "the expired %s (journal %s)" % (confirm.describe(record), self.journal.path)
         restored = []
+        self.restore_journal(record, restored, what)
+        self.recovered = {"journal": self.journal.path, "pid": record.get("pid"),
+                          "started": record.get("started"),
+                          "interrupted_commands": record["commands"],
+                          "restore_commands": restored}
+        if record.get("window"):
+            self.recovered["window"] = record["window"].get("id")
+        self.warnings.append("%s was found and restored: %s" % (
+            what, "; ".join(restored) if restored else "the host already matched its snapshot"))
+
+    def restore_journal(self, record, restored, what=None):
+        """Put the host back as ``record`` (a journal) says, then remove the journal;
+        ``restored`` collects the commands run. JournalError (journal kept) on failure."""
+        what = what or Journal.describe(record, self.journal.path)
         try:
             self._put_back(record["interfaces"], set(record["names"]), set(record["created"]),
                            restored)
@@ -703,12 +746,6 @@ class Transaction:
                     what, exc, " (restore ran: %s)" % "; ".join(restored) if restored else "",
                     self.journal.path))
         self.journal.remove()
-        self.recovered = {"journal": self.journal.path, "pid": record.get("pid"),
-                          "started": record.get("started"),
-                          "interrupted_commands": record["commands"],
-                          "restore_commands": restored}
-        self.warnings.append("%s was found and restored: %s" % (
-            what, "; ".join(restored) if restored else "the host already matched its snapshot"))
 
     def _put_back(self, before, names, created, restored):
         """Take ``names`` back to ``before`` (facts interfaces) in one batch and prove it."""
@@ -750,8 +787,9 @@ class Transaction:
             problems = verify(after)
             if problems:
                 raise VerifyError(problems)
-            self.journal.remove()
-            return after
+            if self.window is None:
+                self.journal.remove()
+            return after  # with a window the journal stays armed: its watchdog or a confirm ends it
         except Exception as exc:
             self._restore(exc, ops, written)
             raise  # _restore always raises; this keeps linters honest
@@ -768,7 +806,10 @@ class Transaction:
             for op in ops:
                 created.update(op.creates)
             self._put_back(before, affected_names(ops, before), created, restored)
-            self.journal.remove()
+            if self.window is not None:
+                self.window.put_back(self)
+            else:
+                self.journal.remove()
         except Exception as restore_exc:
             raise TransactionError(cause, restore_exc, restored, journal=self.journal.path)
         raise TransactionError(cause, None, restored)

@@ -262,6 +262,26 @@ restored:
   description: Whether the previous values were restored after a failure.
   returned: on failure after changes started
   type: bool
+confirm:
+  description:
+    - The commit-confirm window of this task (with O(confirm_timeout)). Keys C(armed) (a window
+      was armed; false when nothing changed or in check mode), C(window) (its id), C(timeout),
+      C(deadline) (UTC, when the watchdog restores unless confirmed), C(remaining), C(armed_by)
+      (C(SSH_CONNECTION) of the session that armed it), C(watchdog_pid), C(steps) (tasks of the
+      window so far), C(joined) (the task joined O(confirm_window); its caller confirms), and,
+      once the action plugin tried to confirm, C(confirmed), C(confirmed_by) (C(SSH_CONNECTION)
+      of the new session that confirmed it), C(confirmed_over) and C(attempts).
+  returned: when O(confirm_timeout) is set
+  type: dict
+confirm_log:
+  description:
+    - What commit-confirm watchdogs did on this host (network namespace) since the last changing
+      run, one entry per window that was not confirmed. Keys C(window), C(event) (V(restored) or
+      V(restore failed)), C(reason), C(deadline), C(at), C(armed_at), C(armed_by), C(commands)
+      (the window's changes), C(restore_commands), C(error). Also given as warnings; reported once.
+  returned: when a watchdog acted since the last changing run
+  type: list
+  elements: dict
 recovered:
   description:
     - Set when this run found the journal of an interrupted apply (a task killed while it wrote sysctls

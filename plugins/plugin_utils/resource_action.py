@@ -22,6 +22,8 @@ each with its ``config[1].mtu`` path), then against the argspec, normalises
 each config item, rejects duplicate keys, and either runs ``rendered`` /
 ``parsed`` right here (no host is contacted) or sends the normalised args to
 the module. A failure returns ``msg`` and ``errors`` (path, expected, found).
+With ``confirm_timeout`` the module's window is confirmed over a new
+connection afterwards (``plugin_utils/confirm.py``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -35,6 +37,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.hostnet.netif.plugins.module_utils import resource as resource_mod
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 from ansible_collections.hostnet.netif.plugins.plugin_utils import validate
+from ansible_collections.hostnet.netif.plugins.plugin_utils.confirm import run_setter
 from ansible_collections.hostnet.netif.plugins.plugin_utils.normalize import NormalizeError
 from ansible_collections.hostnet.netif.plugins.plugin_utils.problems import (
     Problem,
@@ -133,8 +136,7 @@ class ResourceActionBase(ActionBase):
             except NetifError as exc:
                 result.update(failed=True, **exc.to_result())
             return result
-        result.update(self._execute_module(module_name=self.MODULE, module_args=prepared,
-                                           task_vars=task_vars))
+        result.update(run_setter(self, self.MODULE, prepared, task_vars))
         return result
 
 
