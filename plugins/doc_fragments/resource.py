@@ -84,6 +84,7 @@ options:
     type: bool
     default: false
   confirm_timeout:
+    version_added: 0.2.0
     description:
       - Commit-confirm, for cuts nobody predicted (a firewall elsewhere, a switch port, an
         asymmetric route, an MTU black hole). V(0) (the default) turns it off; otherwise
@@ -104,6 +105,7 @@ options:
     type: int
     default: 0
   confirm_window:
+    version_added: 0.2.0
     description:
       - Join the commit-confirm window with this id instead of opening one for this task
         alone. The task arms (or extends) that window and does not confirm it; a later

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: confirm
 short_description: Confirm a commit-confirm window, so its changes stay
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Confirms the commit-confirm window that C(hostnet.netif.interfaces),
     C(hostnet.netif.addresses) or C(hostnet.netif.sysctls) tasks opened with
