@@ -42,7 +42,7 @@ options:
       - With only O(window) the action plugin keeps trying for up to 60 seconds.
     type: dict
 author:
-  - hostnet.netif maintainers
+  - hostnet.netif maintainers (@hostnet)
 notes:
   - Check mode confirms nothing and reports what it would confirm.
 """

@@ -94,7 +94,7 @@ def run_setter(action, module_name, module_args, task_vars, clock=time.monotonic
         armed["joined"] = False
     if armed.get("armed") and own and not result.get("failed"):
         result.update(confirm_window(action, task_vars, armed, clock(), clock=clock,
-                                 sleep=sleep, parent=parent))
+                                     sleep=sleep, parent=parent))
     return result
 
 

@@ -510,9 +510,9 @@ def _two_managers(rule, ctx, hb):
         findings.append(_finding(
             rule, ctx, name, "fail", "one manager", managers,
             "%s is configured by %s: at boot they race for it; %s wins this audit's prediction "
-            "(%s); remove the configuration of %s" % (name, " and ".join(managers), record.get("manager"),
-                                                     ", ".join(record.get("sources") or []),
-                                                     " and ".join(others)),
+            "(%s); remove the configuration of %s" % (
+                name, " and ".join(managers), record.get("manager"),
+                ", ".join(record.get("sources") or []), " and ".join(others)),
             files=record.get("sources") or []))
     return findings
 

@@ -69,12 +69,12 @@ TOPOLOGY = {
                  alias="uplink to lab", addresses=[addr("198.18.7.1/24", broadcast="198.18.7.255")]),
     "vb": record("vb", "veth", mac="02:00:c6:12:00:02", master="br0", kind_data={"peer": "va"}),
     "br0": record("br0", "bridge", mac="02:00:c6:12:00:03",
-                  addresses=[addr("::ffff:198.18.8.1/120"), addr("198.18.8.1/24", label="br0:x",
-                                                                  broadcast="198.18.8.255")]),
+                  addresses=[addr("::ffff:198.18.8.1/120"),
+                             addr("198.18.8.1/24", label="br0:x", broadcast="198.18.8.255")]),
     "mv0": record("mv0", "macvlan", up=False, parent="va", kind_data={"mode": "bridge"}),
-    "vx0": record("vx0", "vxlan", parent="va", kind_data={"vni": 42, "local": "198.18.7.1",
-                                                           "remote": "198.18.7.2", "group": None,
-                                                           "dstport": 4789, "parent": "va"}),
+    "vx0": record("vx0", "vxlan", parent="va",
+                  kind_data={"vni": 42, "local": "198.18.7.1", "remote": "198.18.7.2",
+                             "group": None, "dstport": 4789, "parent": "va"}),
 }
 
 

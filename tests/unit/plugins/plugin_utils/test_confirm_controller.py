@@ -58,7 +58,8 @@ ARMED = {"armed": True, "window": "w", "deadline": "2026-01-01T00:00:10Z", "rema
          "armed_by": "c 40000 h 22"}
 
 
-def run(action, clock, armed=ARMED, parent=None):
+def run(action, clock, armed=None, parent=None):
+    armed = ARMED if armed is None else armed
     return confirm.confirm_window(action, {"inventory_hostname": "h1"}, dict(armed), clock(),
                                   clock=clock, sleep=clock.sleep,
                                   parent=os.getppid() if parent is None else parent)

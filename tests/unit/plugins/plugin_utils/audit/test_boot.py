@@ -7,7 +7,7 @@ import os
 
 import jsonschema
 import pytest
-from audit_testlib import address, by_rule, compliant_host, copy_doc, interface, set_all, set_sysctls
+from audit_testlib import address, compliant_host, copy_doc, interface, set_all, set_sysctls
 
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import boot, engine
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.policy import PolicyError, load_policy
