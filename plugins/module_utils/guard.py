@@ -59,6 +59,10 @@ A plan is refused when it would
   every interface; ``default`` only affects interfaces created later); or set
   ``hop_limit`` 1 on the route device when the session goes through a gateway
   (the socket's packets take the interface's hop limit, the router drops them).
+  Lab, over an IPv6 session (``::198.18.K.x``, direct and through a router
+  namespace): each of these, and an MTU of 1279 (the addresses go), cuts a fresh
+  connection to port 22; ``default``, MTU 1280 and ``hop_limit`` 1 without a
+  gateway do not.
 
 Not refused, on purpose: ``arp_filter`` (answers when the reply would leave
 through the interface the request came in on, which the session's symmetric
