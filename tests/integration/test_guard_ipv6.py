@@ -21,7 +21,9 @@ needs one.) The "direct" session goes ::K.1 -> ::K.10 over eth0; the "routed" on
 Each rule is proven twice: the premise with ``ip netns exec`` (the change, done directly,
 cuts a fresh TCP connection to port 22 over IPv6; or does not), then the guard refusing it
 over the real IPv6 session, the host unchanged (``ip -json`` and /proc) and ``ansible -m
-ping`` answering over IPv6; what does not cut is let through and the session goes on.
+ping`` answering over IPv6; what does not cut is let through and the session goes on. The
+dynamic route check is shown catching, over IPv6, an interface brought up that holds a more
+specific prefix of the controller's.
 """
 
 from __future__ import annotations
@@ -381,3 +383,34 @@ def test_routed_session_cutters_are_refused(v6):
     after = host_state(v6)
     assert after == before, changed(before, after)
     ping(v6, v6.names.routed)
+
+
+def test_direct_session_route_check_restores(v6):
+    """The dynamic check over IPv6: bringing up an interface that already holds ::K.5/125,
+    more specific than the session's /121, moves the route to the controller; the static
+    rules let it through, the route check after the batch catches it and restores."""
+    ns, lab, host = v6.ns, v6.lab, v6.host
+    down, up = v6.dev.holder[:-1] + "d", v6.dev.holder[:-1] + "u"
+    lab.add_veth_pair(host, down, up, up=False)
+    try:
+        sh(["ip", "link", "set", "dev", down, "addrgenmode", "none"], ns)
+        write(conf_path(down, "disable_ipv6"), 0, ns)
+        write(conf_path(down, "keep_addr_on_down"), 1, ns)  # the restore's "down" keeps it
+        for state in ("up", "down"):  # the first up gives the link its qdisc (see test_guard)
+            sh(["ip", "link", "set", "dev", down, state], ns)
+        sh(["ip", "link", "set", "dev", up, "up"], ns)
+        specific = v6.ctrl[:-1] + "5"
+        sh(["ip", "addr", "add", specific + "/125", "dev", down, "nodad"], ns)
+        before = host_state(v6)
+        result, = play(v6, SimpleNamespace(name=v6.names.direct), [
+            {"hostnet.netif.interfaces": {"config": [{"name": down, "enabled": True}]}}])
+        assert result.get("failed") is True and result["restored"] is True, result
+        assert "the route to the controller %s changed: device eth0 -> %s, source %s -> %s" % (
+            v6.ctrl, down, v6.direct, specific) in result["msg"], result["msg"]
+        assert "link set dev %s down" % down in result["restore_commands"]
+        after = host_state(v6)
+        assert after == before, changed(before, after)
+        assert [r["dev"] for r in lab.ip_json(host, "route", "get", v6.ctrl)] == ["eth0"]
+    finally:
+        lab.del_link(host, down, missing_ok=True)
+    ping(v6, v6.names.direct)
