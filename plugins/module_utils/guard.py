@@ -59,6 +59,10 @@ A plan is refused when it would
   every interface; ``default`` only affects interfaces created later); or set
   ``hop_limit`` 1 on the route device when the session goes through a gateway
   (the socket's packets take the interface's hop limit, the router drops them).
+  Lab, over an IPv6 session (``::198.18.K.x``, direct and through a router
+  namespace): each of these, and an MTU of 1279 (the addresses go), cuts a fresh
+  connection to port 22; ``default``, MTU 1280 and ``hop_limit`` 1 without a
+  gateway do not.
 
 Not refused, on purpose: ``arp_filter`` (answers when the reply would leave
 through the interface the request came in on, which the session's symmetric
@@ -140,12 +144,23 @@ class Session:
         self.server = server
         self.interfaces = set(interfaces)
         self.addresses = set(addresses)
+        self._ips = set(ip for ip in (_ip(text) for text in self.addresses) if ip is not None)
         self.route_dev = route_dev
         self.route_src = route_src
         self.gateway = gateway
         client_ip = ipaddress.ip_address(client)
         mapped = getattr(client_ip, "ipv4_mapped", None)
         self.version = 4 if mapped is not None else client_ip.version
+
+    def holds(self, text):
+        """Whether the address (or CIDR) ``text`` is one of the session's addresses, in any
+        spelling (``ip`` writes ``::198.18.0.10`` what Python writes ``::c612:a``)."""
+        ip = _ip(text)
+        return ip is not None and ip in self._ips
+
+    def is_client(self, text):
+        ip = _ip(text)
+        return ip is not None and ip == _ip(self.client)
 
     def describe(self):
         return "the Ansible SSH session %s -> %s" % (self.client, self.server)
@@ -175,19 +190,30 @@ class Session:
         return "the route to the controller %s changed: %s" % (self.client, ", ".join(changes))
 
 
+def _ip(text):
+    """ip_address of an address or CIDR text (zone and prefix dropped), or None."""
+    try:
+        return ipaddress.ip_address((text or "").split("/")[0].split("%")[0])
+    except ValueError:
+        return None
+
+
 def parse_ssh_connection(value):
-    """(client_ip, server_ip) from SSH_CONNECTION, or None when absent/malformed."""
+    """(client_ip, server_ip) from SSH_CONNECTION, or None when absent/malformed.
+
+    The addresses keep sshd's spelling (inet_ntop's, as ``ip`` prints them): an
+    IPv4-compatible ``::198.18.0.1`` is not rewritten to Python's ``::c612:1``.
+    Compare them with :func:`_ip`, never as text.
+    """
     if not value:
         return None
     parts = value.split()
     if len(parts) != 4:
         return None
-    try:
-        client = ipaddress.ip_address(parts[0].split("%")[0])
-        server = ipaddress.ip_address(parts[2].split("%")[0])
-    except ValueError:
+    client, server = parts[0].split("%")[0], parts[2].split("%")[0]
+    if _ip(client) is None or _ip(server) is None:
         return None
-    return str(client), str(server)
+    return client, server
 
 
 def find_session(host, interfaces):
@@ -199,6 +225,7 @@ def find_session(host, interfaces):
     if pair is None:
         return None
     client, server = pair
+    server_ip = _ip(server)
     names, addresses = set(), {server}
     route_dev = route_src = gateway = None
     routes = host.ip().json(["route", "get", client])
@@ -212,7 +239,7 @@ def find_session(host, interfaces):
             route_dev, route_src, gateway = dev, route.get("prefsrc"), route.get("gateway")
     for name, iface in interfaces.items():
         for entry in iface.get("addresses") or []:
-            if entry.get("address") == server:
+            if _ip(entry.get("address")) == server_ip:
                 names.add(name)
     return Session(client, server, _with_lower_devices(names, interfaces), addresses,
                    route_dev, route_src, gateway)
@@ -239,10 +266,6 @@ def _with_lower_devices(names, interfaces):
     return protected
 
 
-def _address_ip(cidr):
-    return (cidr or "").split("/")[0]
-
-
 def _network(text):
     """ip_network of an address or CIDR text (host bits allowed), or None."""
     try:
@@ -261,9 +284,10 @@ def _word_after(words, key):
 
 def _server_entries(session, interfaces):
     """(interface name, facts address entry) holding the session's server address."""
+    server = _ip(session.server)
     for name, iface in interfaces.items():
         for entry in iface.get("addresses") or []:
-            if entry.get("address") == session.server:
+            if _ip(entry.get("address")) == server:
                 yield name, entry
 
 
@@ -310,7 +334,7 @@ def _interface_rules(op, session):
 def _address_rules(op, session, interfaces):
     """Address removals and additions that cut the session."""
     if op.action == planner.ADDR_DEL:
-        if _address_ip(op.address) in session.addresses:
+        if session.holds(op.address):
             return ["remove %s from %s" % (op.address, op.dev)]
         return []
     if op.action != planner.ADDR_ADD:
@@ -318,7 +342,7 @@ def _address_rules(op, session, interfaces):
     reasons = []
     client = ipaddress.ip_address(session.client)
     peer = _word_after(op.words, "peer")
-    if _address_ip(op.address) == session.client or _address_ip(peer) == session.client:
+    if session.is_client(op.address) or session.is_client(peer):
         reasons.append("add the controller's own address %s on %s: the host would route it "
                        "to itself" % (session.client, op.dev))
     elif op.dev != session.route_dev and "noprefixroute" not in op.words:
@@ -335,7 +359,7 @@ def _address_rules(op, session, interfaces):
                        session.client, op.dev))
                 break
     valid = _word_after(op.words, "valid_lft")
-    if valid not in (None, "forever") and _address_ip(op.address) in session.addresses:
+    if valid not in (None, "forever") and session.holds(op.address):
         reasons.append("give the session address %s a finite valid_lft (%s s): the kernel "
                        "deletes it when that runs out, after this task" % (op.address, valid))
     return reasons

@@ -186,6 +186,32 @@ def test_find_session_records_the_route():
     assert "device eth0 -> none (unreachable)" in found.route_problem(host)
 
 
+def test_find_session_matches_ipv6_addresses_in_any_spelling():
+    """sshd and ``ip`` write an IPv4-compatible address ``::198.18.0.200``, Python
+    ``::c612:c8``: the interface holding the server address is found all the same (before,
+    a text comparison missed it and ``disable_ipv6`` on it cut the session, lab-proven in
+    tests/integration/test_guard_ipv6.py), and the address rules see every spelling."""
+    server = "::198.18.0.200"
+    fake = FakeIp([make("eth0", up=True), make("gx0", up=True)], routes={V6_CLIENT: {
+        "dst": V6_CLIENT, "dev": "eth0", "prefsrc": V6_SERVER, "gateway": "::198.18.0.254"}})
+    host = transaction.Host(fake.run, FakeIp.IP, files=NoSysfs(), environ={
+        "SSH_CONNECTION": "%s 50000 %s 22" % (V6_CLIENT, server)})
+    facts = {"eth0": {"addresses": [fact(V6_SERVER, 120)]},
+             "gx0": {"addresses": [fact(server, 128)]}}
+    found = guard.find_session(host, facts)
+    assert (found.client, found.server, found.version) == (V6_CLIENT, server, 6)
+    assert found.interfaces == {"eth0", "gx0"}
+    reasons = guard.violations([sysctl("ipv6", "gx0", "disable_ipv6", 1)], found, facts)
+    assert reasons == ["disable IPv6 on gx0: the kernel removes its IPv6 addresses and "
+                       "routes, ::198.18.0.200 included"]
+    assert found.holds("::c612:c8/128") and found.holds("::C612:A") and found.is_client("::c612:1")
+    ops = [planner.address_op(False, "gx0", "::c612:c8/128"),
+           planner.address_op(True, "gx0", "::c612:1/128")]
+    reasons = guard.violations(ops, found, facts)
+    assert len(reasons) == 2 and reasons[0] == "remove ::c612:c8/128 from gx0", reasons
+    assert reasons[1].startswith("add the controller's own address ::198.18.0.1 on gx0"), reasons
+
+
 def test_find_session_spells_an_odd_route_device_as_the_facts_do():
     """A session interface with a name the facts escape (U+2028) is protected under that
     spelling, and the route check after a batch sees no change."""
