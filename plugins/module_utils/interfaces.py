@@ -95,7 +95,7 @@ class InterfacesResource(res.Resource):
         interfaces = facts.get("interfaces") or {}
         self._facts = interfaces
         self._depth = planner.depths(interfaces)
-        return dict((name, item_from_facts(name, iface)) for name, iface in interfaces.items())
+        return dict((name, planner.item_from_facts(name, iface)) for name, iface in interfaces.items())
 
     def to_config(self, item):
         return dict((k, item[k]) for k in FIELDS if k in item and (item[k] is not None or
@@ -327,33 +327,6 @@ class InterfacesResource(res.Resource):
                         problems.append("%s %s is %r, not %r" % (name, field, cur.get(field),
                                                                  want[field]))
         return problems
-
-
-def item_from_facts(name, iface):
-    """A config item (every link field, plus kind fields for creatable kinds)."""
-    item = {"name": name}
-    item.update(planner.link_state(iface))
-    kind = iface.get("kind")
-    if kind not in planner.CREATABLE_KINDS:
-        return item
-    item["kind"] = kind
-    data = iface.get("kind_data") or {}
-    if kind == "veth":
-        item["peer"] = data.get("peer")
-    elif kind in ("macvlan", "bond"):
-        item["mode"] = data.get("mode")
-        if kind == "macvlan":
-            item["parent"] = iface.get("parent")
-    elif kind == "vlan":
-        item["parent"] = iface.get("parent")
-        item["vlan_id"] = (iface.get("vlan") or data).get("id")
-    elif kind == "vxlan":
-        item["vni"] = data.get("vni")
-        item["parent"] = data.get("parent") or iface.get("parent")
-        item["dstport"] = data.get("dstport")
-        item["local"] = data.get("local")
-        item["remote"] = data.get("remote") or data.get("group")
-    return item
 
 
 def check_values(item, path, creating=True):

@@ -505,6 +505,34 @@ def link_state(facts, exact=False):
     }
 
 
+def item_from_facts(name, iface):
+    """An ``interfaces`` config item of a facts record (every link field, plus kind fields for
+    creatable kinds): what the resource compares and what the restore recreates."""
+    item = {"name": name}
+    item.update(link_state(iface))
+    kind = iface.get("kind")
+    if kind not in CREATABLE_KINDS:
+        return item
+    item["kind"] = kind
+    data = iface.get("kind_data") or {}
+    if kind == "veth":
+        item["peer"] = data.get("peer")
+    elif kind in ("macvlan", "bond"):
+        item["mode"] = data.get("mode")
+        if kind == "macvlan":
+            item["parent"] = iface.get("parent")
+    elif kind == "vlan":
+        item["parent"] = iface.get("parent")
+        item["vlan_id"] = (iface.get("vlan") or data).get("id")
+    elif kind == "vxlan":
+        item["vni"] = data.get("vni")
+        item["parent"] = data.get("parent") or iface.get("parent")
+        item["dstport"] = data.get("dstport")
+        item["local"] = data.get("local")
+        item["remote"] = data.get("remote") or data.get("group")
+    return item
+
+
 def depths(interfaces):
     """Parent-chain depth of every facts interface (cycles/unknown parents stop)."""
     result = {}

@@ -38,6 +38,7 @@ import struct
 import time
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model, planner, reader
+from ansible_collections.hostnet.netif.plugins.module_utils.restore import affected_names, restore_plan
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import (
     CommandError,
     NetifError,
@@ -460,107 +461,6 @@ def parse_batch_error(lines, rc, stderr, stdout=""):
             messages.append(text.strip())
     line = lines[line_no - 1] if line_no is not None and 0 < line_no <= len(lines) else None
     return BatchError(line_no, line, " ".join(messages), rc)
-
-
-# ---------------------------------------------------------------------------
-# restore plan
-# ---------------------------------------------------------------------------
-def _address_ops(name, before, now):
-    """Ops putting the addresses of ``name`` back as in ``before`` (facts records; ``now``
-    None when the interface was recreated): every attribute, finite lifetimes included;
-    kernel-made addresses (IPv6 link-local ...) are left to the kernel."""
-    from ansible_collections.hostnet.netif.plugins.module_utils import addresses  # cycle via resource
-    return addresses.restore_ops(name, before.get("kind"), before.get("addresses"),
-                                 (now or {}).get("addresses"))
-
-
-def _kind_params(iface):
-    data = iface.get("kind_data") or {}
-    kind = iface.get("kind")
-    if kind == "veth":
-        return {"peer": data.get("peer")}
-    if kind in ("macvlan", "bond"):
-        return {"mode": data.get("mode"), "parent": iface.get("parent")}
-    if kind == "vlan":
-        return {"parent": iface.get("parent"), "vlan_id": (iface.get("vlan") or {}).get("id")}
-    if kind == "vxlan":
-        return {"vni": data.get("vni"), "dstport": data.get("dstport"), "parent": data.get("parent"),
-                "local": data.get("local"), "remote": data.get("remote") or data.get("group")}
-    return {}
-
-
-def restore_plan(before, now, names, created=()):
-    """Ops that take the interfaces ``names`` from ``now`` back to ``before``.
-
-    ``before``/``now`` are facts ``interfaces`` maps. Interfaces in ``created``
-    that exist now but not before are deleted; interfaces of ``names`` that
-    existed before and are gone are recreated (creatable kinds only) with their
-    attributes and permanent addresses; the rest get attributes, master and
-    permanent addresses put back.
-    """
-    ops = []
-    depth_before = planner.depths(before)
-    depth_now = planner.depths(now)
-    kinds = dict((n, i.get("kind")) for n, i in before.items())
-    handled = set()
-    for name in sorted(names):
-        if name in handled:
-            continue
-        old, cur = before.get(name), now.get(name)
-        if old is None and cur is not None:
-            if name in created:
-                peer = (cur.get("kind_data") or {}).get("peer") if cur.get("kind") == "veth" else None
-                ops.append(planner.link_delete(name, depth_now.get(name, 0),
-                                               also=(peer,) if peer else ()))
-                handled.update((name, peer))
-            continue
-        if old is None:
-            continue
-        depth = depth_before.get(name, 0)
-        if cur is None:
-            kind = old.get("kind")
-            if kind not in planner.CREATABLE_KINDS:
-                raise NetifError("cannot recreate %s: interfaces of kind %s cannot be created"
-                                 % (name, kind))
-            params = _kind_params(old)
-            ops.append(planner.link_create(name, kind, params, depth))
-            targets = [name]
-            if kind == "veth" and params.get("peer") in before:
-                targets.append(params["peer"])
-            for target in targets:
-                handled.add(target)
-                state = planner.link_state(before[target], exact=True)
-                ops.extend(planner.attribute_ops(target, before[target].get("kind"), None, state,
-                                                 depth_before.get(target, 0), master_kinds=kinds))
-                ops.extend(_address_ops(target, before[target], None))
-            continue
-        handled.add(name)
-        ops.extend(planner.attribute_ops(name, old.get("kind"), planner.link_state(cur, exact=True),
-                                         planner.link_state(old, exact=True), depth,
-                                         master_kinds=kinds))
-        ops.extend(_address_ops(name, old, cur))
-    return planner.order(ops)
-
-
-def affected_names(ops, before):
-    """Interfaces a plan can disturb: the ops' devices, what they create/delete,
-    veth peers, and the ports of masters/children of parents among them."""
-    names = set()
-    for op in ops:
-        if op.dev and op.dev not in ("all", "default"):
-            names.add(op.dev)
-        names.update(op.creates)
-        names.update(op.deletes)
-    for name in list(names):
-        iface = before.get(name) or {}
-        if iface.get("kind") == "veth":
-            peer = (iface.get("kind_data") or {}).get("peer")
-            if peer:
-                names.add(peer)
-    for other, iface in before.items():
-        if iface.get("master") in names or iface.get("parent") in names:
-            names.add(other)
-    return names
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.hostnet.netif.plugins.module_utils import addresses as addr_mod
+from ansible_collections.hostnet.netif.plugins.module_utils import address_ops as addr_mod
 from ansible_collections.hostnet.netif.plugins.module_utils import guard, resource, transaction
 from ansible_collections.hostnet.netif.plugins.module_utils.addresses import (
     CONFIG_OPTIONS,

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ansible_collections.hostnet.netif.plugins.module_utils import planner, transaction
+from ansible_collections.hostnet.netif.plugins.module_utils import planner, restore, transaction
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 
 from netif_fakeip import FakeIp, NoSysfs
@@ -294,7 +294,7 @@ def test_restore_plan_recreates_vlan_macvlan_vxlan_bond():
     request = reader.GatherRequest(gather_subset=["links", "addresses"], sysctl_keys=[])
     before, dummy = reader.gather(host_for(fake).ip(), request, NoSysfs())
     now = {"eth0": before["interfaces"]["eth0"]}
-    ops = transaction.restore_plan(before["interfaces"], now, {"eth0.5", "b0", "vx"})
+    ops = restore.restore_plan(before["interfaces"], now, {"eth0.5", "b0", "vx"})
     rendered = planner.render(ops)
     assert "link add link eth0 name eth0.5 type vlan id 5" in rendered
     assert "link add name b0 type bond mode 802.3ad" in rendered
@@ -535,3 +535,18 @@ def test_unreadable_journal_fails_clearly(tmp_path, content):
             pass
     assert lock.journal_path in str(info.value) and "remove the file" in str(info.value)
     assert fake.batches == [] and not lock.held
+
+
+def test_transaction_and_restore_import_no_resource():
+    # the one write path sits below the resources (it used to import addresses for its restore)
+    import ast
+    for module in (transaction, restore):
+        tree = ast.parse(open(module.__file__).read())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                imported.update(alias.name for alias in node.names)
+                imported.add((node.module or "").rsplit(".", 1)[-1])
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name.rsplit(".", 1)[-1] for alias in node.names)
+        assert not imported & {"addresses", "interfaces", "sysctls", "resource"}, module.__name__
