@@ -63,9 +63,6 @@ class AddressesResource(res.Resource):
     key = "name"
     gather_subset = ("links", "addresses")
 
-    def __init__(self):
-        self.warnings = []
-
     # -- reading -------------------------------------------------------------
     def current(self, facts):
         result = {}
@@ -123,13 +120,14 @@ class AddressesResource(res.Resource):
 
     # -- planning ------------------------------------------------------------
     def target(self, current, desired, state, in_scope):
-        """{name: {name, addresses: predicted entries, _exact, _remove}} (see ops)."""
-        target = {}
+        """Plan.target: {name: {name, addresses: predicted entries, _exact, _remove}}."""
+        plan = res.Plan()
+        target = plan.target
         for name, want in desired.items():
             cur = current.get(name)
             if cur is None:
                 if state == res.DELETED:
-                    self.warnings.append("interface %s does not exist; nothing to delete" % name)
+                    plan.warnings.append("interface %s does not exist; nothing to delete" % name)
                     continue
                 cur = {"name": name, "kind": None, "addresses": []}  # offline (rendered)
             have = cur["addresses"]
@@ -179,17 +177,15 @@ class AddressesResource(res.Resource):
                                 "addresses": [e for e in have if e["_kernel"]],
                                 "_exact": state == res.OVERRIDDEN, "_remove": remove,
                                 "_path": "scope"}
-        return target
+        return plan
 
-    def ops(self, current, target):
+    def ops(self, current, plan):
         ops = []
-        for name in sorted(target):
-            want = target[name]
+        for name in sorted(plan.target):
+            want = plan.target[name]
             if want is None:
                 continue
             have = (current.get(name) or {}).get("addresses") or []
             ops.extend(interface_ops(name, have, want))
         return ops
 
-    def verify(self, current, target):
-        return planner.describe(self.ops(current, target))

@@ -8,18 +8,22 @@
     host = Host(run, ip_path)                 # run(argv, data=None) -> (rc, out, err)
     with Transaction(host, subsets, check_mode=False) as txn:
         facts = txn.read()                    # the snapshot (under the lock)
-        ops = planner.order(resource.plan(...))
-        if ops and not check_mode:
-            after = txn.apply(ops, verify)    # verify(after_facts) -> [problem, ...]
+        plan = resource.plan(...)             # ops, and files read with txn.read_file
+        if plan.changed and not check_mode:
+            after = txn.apply(plan.ops, verify, files=plan.files)
 
-``apply`` runs the batch ops as ONE ``ip -batch -`` process (no ``-force``,
-so ip stops at the first failing line), then the sysctl writes, re-reads the
-host and calls ``verify``. On any failure it restores the snapshot (deletes
-what the plan created, recreates what it deleted, puts link attributes,
-masters and permanent addresses back, writes old sysctl values back),
-re-reads to prove the restore worked and raises :class:`TransactionError`
-naming the failing line and the kernel's message; if the restore fails too,
-the error carries both. The lock is released on every path.
+``apply`` writes the journal (the snapshot of what it may change, files
+included), runs the batch ops as ONE ``ip -batch -`` process (no
+``-force``, so ip stops at the first failing line), then the sysctl writes,
+re-reads the host and calls ``verify``; once the runtime is verified it
+writes the files (atomically: temporary file, fsync, rename). On any failure
+it restores the snapshot (files back to their old contents, deletes what the
+plan created, recreates what it deleted, puts link attributes, masters and
+permanent addresses back, writes old sysctl values back), re-reads to prove
+the restore worked and raises :class:`TransactionError` naming the failing
+line and the kernel's message; if the restore fails too, the error carries
+both. The lock is released on every path; a journal left by a killed apply
+is restored by the next changing run (runtime and files).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -35,6 +39,7 @@ import re
 import socket
 import stat
 import struct
+import tempfile
 import time
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model, planner, reader
@@ -129,19 +134,22 @@ class Host:
     ``run(argv, data=None) -> (rc, stdout, stderr)`` runs an argv list (never a
     shell string), feeding ``data`` (text, sent as is) on stdin; ``ip_path`` is
     the ip binary; ``environ`` the module's environment (SSH_CONNECTION);
-    ``sysctl`` a SysctlIO and ``files`` a reader.HostFiles (tests point both
-    at fake trees); ``tied_run(argv, data, hold_fd) -> (rc, stdout, stderr)``
+    ``sysctl`` a SysctlIO, ``files`` a reader.HostFiles (tests point both
+    at fake trees) and ``text`` a :class:`TextFiles` (the files a task
+    persists to); ``tied_run(argv, data, hold_fd) -> (rc, stdout, stderr)``
     runs the batch as a child that keeps ``hold_fd`` (the lock) open and dies
     with this process (module_glue.run_tied; None: ``run`` is used).
     """
 
-    def __init__(self, run, ip_path, environ=None, sysctl=None, files=None, tied_run=None):
+    def __init__(self, run, ip_path, environ=None, sysctl=None, files=None, tied_run=None,
+                 text=None):
         self.run = run
         self.tied_run = tied_run
         self.ip_path = ip_path
         self.environ = os.environ if environ is None else environ
         self.sysctl = sysctl or SysctlIO()
         self.files = files
+        self.text = text or TextFiles()
 
     def ip(self):
         return reader.IpRunner(self.ip_path, self.run)
@@ -174,6 +182,77 @@ class SysctlIO:
                 handle.write("%s\n" % value)
         except (IOError, OSError) as exc:
             raise SysctlError("could not write %s=%s: %s" % (path, value, exc.strerror or exc))
+
+
+class FileWriteError(NetifError):
+    """A file the task persists to could not be read, written or removed."""
+
+
+def file_mode(path):
+    """The mode a persisted file gets: netplan YAML 0600 (netplan warns about, and
+    newer releases refuse, files others can read), everything else 0644."""
+    return 0o600 if path.endswith((".yaml", ".yml")) else 0o644
+
+
+class TextFiles:
+    """Reads configuration files and replaces them atomically: a temporary file in
+    the same directory, fsync, rename, fsync of the directory (so a crash leaves
+    the old or the new file, never a torn one)."""
+
+    def read(self, path):
+        """The file's text, or None when it does not exist."""
+        try:
+            with open(path, "rb") as handle:
+                return handle.read().decode("utf-8", "surrogateescape")
+        except (IOError, OSError) as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise FileWriteError("could not read %s: %s" % (path, exc.strerror or exc))
+
+    def write(self, path, text, mode=None):
+        """Replace ``path`` with ``text`` (mode ``mode`` or :func:`file_mode`), or remove it
+        when ``text`` is None."""
+        directory, name = os.path.split(path)
+        if text is None:
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                if exc.errno != errno.ENOENT:
+                    raise FileWriteError("could not remove %s: %s" % (path, exc.strerror or exc))
+            self._sync_directory(directory)
+            return
+        fd, temp = None, None
+        try:
+            fd, temp = tempfile.mkstemp(prefix="." + name + ".", suffix=".tmp", dir=directory)
+            with os.fdopen(fd, "wb") as handle:
+                fd = None
+                handle.write(text.encode("utf-8", "surrogateescape"))
+                handle.flush()
+                os.fchmod(handle.fileno(), file_mode(path) if mode is None else mode)
+                os.fsync(handle.fileno())
+            os.rename(temp, path)
+            temp = None
+            self._sync_directory(directory)
+        except (IOError, OSError) as exc:
+            raise FileWriteError("could not write %s: %s" % (path, exc.strerror or exc))
+        finally:
+            if fd is not None:
+                os.close(fd)
+            if temp is not None and os.path.lexists(temp):
+                os.unlink(temp)
+
+    @staticmethod
+    def _sync_directory(directory):
+        try:
+            fd = os.open(directory or ".", os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass  # some file systems refuse fsync on a directory; the rename stands
+        finally:
+            os.close(fd)
 
 
 # ---------------------------------------------------------------------------
@@ -342,7 +421,8 @@ class Journal:
     Record: ``version``, ``pid``, ``started`` (UTC), ``netns`` {inode, cookie},
     ``commands`` (the interrupted plan), ``names`` (interfaces it could disturb),
     ``created``, ``interfaces`` (their facts records before it, with parents and
-    masters) and ``sysctl`` [{family, dev, key, old}].
+    masters), ``sysctl`` [{family, dev, key, old}] and ``files`` {path: text
+    before, None when absent} (the files it writes once the runtime is verified).
     """
 
     def __init__(self, path):
@@ -384,7 +464,8 @@ class Journal:
         shape = (("names", list), ("created", list), ("interfaces", dict), ("sysctl", list),
                  ("commands", list), ("netns", dict))
         if not isinstance(record, dict) or record.get("version") != JOURNAL_VERSION or any(
-                not isinstance(record.get(key), kind) for key, kind in shape):
+                not isinstance(record.get(key), kind) for key, kind in shape) \
+                or not isinstance(record.get("files", {}), dict):
             raise JournalError("the journal %s is not a version %d hostnet.netif journal; check "
                                "the host and remove the file" % (self.path, JOURNAL_VERSION))
         return record
@@ -489,6 +570,7 @@ class Transaction:
         self.lock = lock if lock is not None else HostLock()
         self.journal = Journal(self.lock.journal_path)
         self.snapshot = None
+        self.files_before = {}
         self.warnings = []
         self.recovered = None
         self._owns_lock = False
@@ -525,6 +607,13 @@ class Transaction:
             self.snapshot = document
         return document
 
+    def read_file(self, path):
+        """A file's text (None: absent); the first read is the snapshot the restore
+        writes back (under the lock outside check mode, like :meth:`read`)."""
+        if path not in self.files_before:
+            self.files_before[path] = self.host.text.read(path)
+        return self.files_before[path]
+
     def _interfaces_now(self):
         """Links and addresses as they are (for restores; not the snapshot)."""
         files = self.host.files if self.host.files is not None else reader.HostFiles()
@@ -532,7 +621,7 @@ class Transaction:
         return reader.gather(self.host.ip(), request, files)[0]["interfaces"]
 
     # -- the journal ---------------------------------------------------------
-    def _journal_write(self, ops):
+    def _journal_write(self, ops, files):
         before = self.snapshot["interfaces"]
         names = affected_names(ops, before)
         olds = []
@@ -551,6 +640,7 @@ class Transaction:
             "commands": planner.describe(ops), "names": sorted(names),
             "created": sorted(set(name for op in ops for name in op.creates)),
             "interfaces": journal_interfaces(before, names), "sysctl": olds,
+            "files": dict((path, self.files_before[path]) for path in files),
         })
 
     def _journal_stale(self, record):
@@ -595,6 +685,7 @@ class Transaction:
                     if self.host.sysctl.read(op) != str(item["old"]):
                         self.host.sysctl.write(op, item["old"])
                         restored.append(op.render())
+            self._put_back_files(record.get("files") or {}, restored)
         except Exception as exc:
             raise JournalError(
                 "%s was found but could not be restored: %s%s; the host may be partly changed "
@@ -610,6 +701,13 @@ class Transaction:
         self.warnings.append("%s was found and restored: %s" % (
             what, "; ".join(restored) if restored else "the host already matched its snapshot"))
 
+    def _put_back_files(self, olds, restored):
+        """Write back the files ``olds`` {path: text or None (absent)} that differ now."""
+        for path in sorted(olds):
+            if self.host.text.read(path) != olds[path]:
+                self.host.text.write(path, olds[path])
+                restored.append("%s %s" % ("remove" if olds[path] is None else "restore", path))
+
     def _put_back(self, before, names, created, restored):
         """Take ``names`` back to ``before`` (facts interfaces) in one batch and prove it."""
         undo = restore_plan(before, self._interfaces_now(), names, created)
@@ -620,13 +718,17 @@ class Transaction:
             raise NetifError("after the restore these still differ: %s"
                              % "; ".join(planner.render(left)))
 
-    def apply(self, ops, verify, check_after_batch=None):
-        """Apply ``ops`` (ordered) and verify; restore and raise on any failure.
+    def apply(self, ops, verify, check_after_batch=None, files=None):
+        """Apply ``ops`` (ordered) and verify, then write ``files``; restore and raise on
+        any failure.
 
         ``verify(facts) -> [str]`` lists what still differs. ``check_after_batch()``
         (optional) runs once the batch and the sysctl writes are done, before the
         re-read, and raises to have the change restored (the management guard's
-        route check). Returns the facts read after the change.
+        route check). ``files`` {path: text or None (remove)}: written atomically
+        once the runtime is verified (those whose text differs from
+        :meth:`read_file`), old contents restored with the runtime on any failure.
+        Returns the facts read after the change.
         """
         if self.check_mode:
             raise NetifError("internal error: apply() called in check mode")
@@ -634,8 +736,10 @@ class Transaction:
             raise NetifError("internal error: apply() called without the host lock")
         if self.snapshot is None:
             raise NetifError("internal error: apply() called before read()")
+        files = dict((path, text) for path, text in (files or {}).items()
+                     if text != self.read_file(path))
         written = []
-        self._journal_write(ops)  # raises before anything changed
+        self._journal_write(ops, files)  # raises before anything changed
         try:
             run_batch(self.host, ops, hold_fd=self.lock.fd)
             for op in ops:
@@ -650,15 +754,19 @@ class Transaction:
             problems = verify(after)
             if problems:
                 raise VerifyError(problems)
+            for path in sorted(files):
+                self.host.text.write(path, files[path])
             self.journal.remove()
             return after
         except Exception as exc:
-            self._restore(exc, ops, written)
+            self._restore(exc, ops, written, files)
             raise  # _restore always raises; this keeps linters honest
 
-    def _restore(self, cause, ops, written):
+    def _restore(self, cause, ops, written, files):
         restored = []
         try:
+            self._put_back_files(dict((path, self.files_before[path]) for path in files),
+                                 restored)
             for op, old in reversed(written):
                 self.host.sysctl.write(op, old)
                 restored.append("sysctl -w net.%s.conf.%s.%s=%s" % (

@@ -251,14 +251,13 @@ def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF,
                            supports_check_mode=True)
     host = resource.module_host(module)
-    addresses = AddressesResource()
-    runner = resource.Runner(addresses, module.params, host=host,
+    runner = resource.Runner(AddressesResource(), module.params, host=host,
                              check_mode=module.check_mode, diff=module._diff)
     try:
         result = runner.run()
     except NetifError as exc:
         module.fail_json(**exc.to_result())
-    module_glue.exit_with(module, result, addresses.warnings)
+    module_glue.exit_with(module, result)
 
 
 if __name__ == "__main__":
