@@ -290,6 +290,23 @@ def entry_to_config(entry, name):
     return out
 
 
+def facts_address(entry):
+    """An entry as the reader's facts record of it (check mode's view after a plan)."""
+    iface = entry["_iface"]
+    flags = [flag for flag in ("noprefixroute", "nodad") if entry.get(flag)]
+    valid = entry.get("valid_lft", FOREVER)
+    preferred = entry.get("preferred_lft", FOREVER)
+    flags.append("permanent" if valid == FOREVER else "dynamic")
+    if preferred == 0:
+        flags.append("deprecated")
+    return {"family": "ipv%d" % iface.version, "address": ip_text(iface.ip),
+            "prefixlen": iface.network.prefixlen, "broadcast": entry.get("broadcast"),
+            "peer": entry.get("peer"), "scope": entry.get("scope") or "global",
+            "label": entry.get("label"), "flags": flags,
+            "valid_lft": None if valid == FOREVER else valid,
+            "preferred_lft": None if preferred == FOREVER else preferred}
+
+
 def interface_ops(name, have, want):
     """Ops taking the addresses ``have`` (current entries) of ``name`` to ``want``
     ({addresses, _exact, _remove, _path}: a target item of the addresses resource)."""

@@ -43,6 +43,7 @@ from ansible_collections.hostnet.netif.plugins.module_utils.address_ops import (
     current_entry,
     desired_entry,
     entry_to_config,
+    facts_address,
     interface_ops,
 )
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError
@@ -63,10 +64,14 @@ class AddressesResource(res.Resource):
     key = "name"
     gather_subset = ("links", "addresses")
 
+    def __init__(self, persist=None):
+        self.persist = persist  # res.LinkFiles for persist: true
+
     # -- reading -------------------------------------------------------------
     def current(self, facts):
-        result = {}
-        for name, iface in (facts.get("interfaces") or {}).items():
+        interfaces = facts.get("interfaces") or {}
+        result = res.Items(facts=interfaces)
+        for name, iface in interfaces.items():
             kind = iface.get("kind")
             result[name] = {"name": name, "kind": kind,
                             "addresses": [current_entry(name, kind, fact)
@@ -188,4 +193,12 @@ class AddressesResource(res.Resource):
             have = (current.get(name) or {}).get("addresses") or []
             ops.extend(interface_ops(name, have, want))
         return ops
+
+    def predicted(self, current, plan):
+        facts = dict(current.context.get("facts") or {})
+        for name, item in plan.target.items():
+            if item is not None and name in facts:
+                facts[name] = dict(facts[name], addresses=[facts_address(entry)
+                                                           for entry in item["addresses"]])
+        return facts
 

@@ -85,6 +85,9 @@ class InterfacesResource(res.Resource):
     key = "name"
     gather_subset = ("links",)
 
+    def __init__(self, persist=None):
+        self.persist = persist  # res.LinkFiles for persist: true
+
     # -- reading -------------------------------------------------------------
     def current(self, facts):
         interfaces = facts.get("interfaces") or {}
@@ -330,6 +333,22 @@ class InterfacesResource(res.Resource):
                         problems.append("%s %s is %r, not %r" % (name, field, cur.get(field),
                                                                  want[field]))
         return problems
+
+
+    def predicted(self, current, plan):
+        facts = dict(_facts(current))
+        for name, item in sorted(plan.target.items()):
+            record = facts.get(name)
+            if item is None:
+                facts.pop(name, None)
+                if (record or {}).get("kind") == "veth":
+                    facts.pop((record.get("kind_data") or {}).get("peer"), None)
+                continue
+            facts[name] = planner.predicted_record(name, record, item)
+            peer = item.get("peer") if item.get("kind") == "veth" else None
+            if peer and peer not in facts:
+                facts[peer] = planner.predicted_record(peer, None, {"kind": "veth", "peer": name})
+        return facts
 
 
 def _facts(current):

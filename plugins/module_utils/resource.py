@@ -48,6 +48,7 @@ import json
 from ansible_collections.hostnet.netif.plugins.module_utils import guard as guard_mod
 from ansible_collections.hostnet.netif.plugins.module_utils import module_glue
 from ansible_collections.hostnet.netif.plugins.module_utils import model, planner, reader
+from ansible_collections.hostnet.netif.plugins.module_utils import persist as persist_mod
 from ansible_collections.hostnet.netif.plugins.module_utils import transaction as txn_mod
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError, NetifError
 
@@ -77,6 +78,13 @@ RESOURCE_REQUIRED_IF = [
     ("state", PARSED, ("running_config",)),
     ("state", OVERRIDDEN, ("scope",)),
 ]
+
+
+# ``persist`` of interfaces and addresses (sysctls has its own: persist_file in sysctl.d)
+PERSIST_ARGS = dict(
+    persist=dict(type="bool", default=False),
+    persist_backend=dict(type="str", default="auto", choices=list(persist_mod.BACKEND_CHOICES)),
+)
 
 
 def argument_spec(config_options):
@@ -111,6 +119,7 @@ class Resource:
 
     name = None
     key = "name"
+    persist = None  # what persists the task's result (LinkFiles, sysctls.PersistFile) or None
     plans_missing_in_check_mode = False  # desired(assume_created=True) plans for absent interfaces
     gather_subset = ("links",)
     sysctl_keys = ()
@@ -141,9 +150,31 @@ class Resource:
         """What still differs after applying (rendered ops); empty when all is as asked."""
         return planner.describe(self.ops(current, plan))
 
-    def plan_files(self, current, plan, read):
-        """{path: text or None} the task writes (None: removes); none by default."""
-        return {}
+    def plan_files(self, current, plan, read, after=None):
+        """{path: text, (text, mode) or None (remove)} the task writes. ``after`` is the
+        facts document read once the runtime is verified (None: plan from the prediction
+        :meth:`predicted`). With :class:`LinkFiles` as ``persist``: the networkd or netplan
+        files of the interfaces the plan touches; none without ``persist``."""
+        if not isinstance(self.persist, LinkFiles):
+            return {}
+        facts = after["interfaces"] if after is not None else self.predicted(current, plan)
+        return self.persist.plan(facts, self.touched(current, plan), plan)
+
+    def touched(self, current, plan):
+        """Interface names whose persisted state the plan may change (veth peers too)."""
+        names = set(self.scope_name(key) for key in plan.target)
+        facts = current.context.get("facts", {}) if isinstance(current, Items) else {}
+        for name in list(names):
+            item, record = plan.target.get(name) or {}, facts.get(name) or {}
+            if (item.get("kind") or record.get("kind")) == "veth":
+                peer = item.get("peer") or (record.get("kind_data") or {}).get("peer")
+                if peer:
+                    names.add(peer)
+        return sorted(names)
+
+    def predicted(self, current, plan):
+        """The facts ``interfaces`` map the plan would leave (check mode's file plan)."""
+        raise NotImplementedError
 
     def scope_name(self, key):
         """The interface name an item key belongs to (scope globs match it)."""
@@ -157,6 +188,43 @@ class Resource:
         """Sorted list of result items for ``keys`` (all when None); absent keys skipped."""
         keys = sorted(mapping) if keys is None else sorted(k for k in keys if k in mapping)
         return [self.to_config(mapping[k]) for k in keys if mapping[k] is not None]
+
+
+class LinkFiles:
+    """``persist: true`` of interfaces and addresses: the networkd or netplan files
+    (persist.py renders them) holding the whole state of every interface a task
+    touches, planned with its ops and written by its transaction. ``root`` is the
+    file system the files live in (tests)."""
+
+    def __init__(self, backend="auto", root="/"):
+        self.requested = backend
+        self.root = root
+
+    def plan(self, facts, touched, plan):
+        """{path: (text, mode) or None}; the backend chosen and foreign files refused here,
+        before any change; the renderer's warnings replace ``plan.file_warnings``."""
+        backend = persist_mod.choose_backend(self.requested, self.root)
+        foreign = persist_mod.foreign_files(touched, self.root)
+        if foreign:
+            raise InputError("persist", "%s already configured by files hostnet.netif did not "
+                                        "write (%s); it never edits them: remove the interface "
+                                        "from them, or set persist: false" % (
+                                            "interface %s is" % ", ".join(sorted(foreign))
+                                            if len(foreign) == 1 else
+                                            "interfaces %s are" % ", ".join(sorted(foreign)),
+                                            "; ".join("%s: %s" % (name, ", ".join(paths))
+                                                      for name, paths in sorted(foreign.items()))))
+        writes, warnings = persist_mod.plan_files(backend, facts, touched, self.root)
+        plan.backend = backend
+        plan.file_warnings = list(warnings)
+        return writes
+
+
+def link_files(params, root="/"):
+    """The LinkFiles of a task's params (``persist``, ``persist_backend``), or None."""
+    if not params.get("persist") or (params.get("state") or MERGED) not in CHANGING_STATES:
+        return None
+    return LinkFiles(params.get("persist_backend") or "auto", root)
 
 
 class Items(dict):
@@ -189,8 +257,15 @@ class Plan:
         self.resets = {} if resets is None else resets
         self.warnings = [] if warnings is None else warnings
         self.files = {}
+        self.file_modes = {}
         self.files_before = {}
+        self.file_warnings = []
         self.__dict__.update(decided)
+
+    def set_files(self, files, read):
+        """Take ``files`` {path: text, (text, mode) or None} and their texts now (``read``)."""
+        self.files, self.file_modes = txn_mod.split_files(files)
+        self.files_before = dict((path, read(path)) for path in self.files)
 
     def changed_files(self):
         """Paths whose text the plan changes, sorted."""
@@ -332,8 +407,9 @@ class Runner:
                         self.resource.current(facts_after), plan),
                     check_after_batch=guard_mod.route_check(session, host, self.force,
                                                             self.warnings.append),
-                    files=plan.files)
+                    files=lambda facts_after: self._files_after(txn, current, plan, facts_after))
                 after = self.resource.current(after_facts)
+            self.warnings.extend(plan.file_warnings)
             self.warnings.extend(txn.warnings)
             recovered = txn.recovered
         return self._changed_result(current, plan, after, recovered)
@@ -362,9 +438,15 @@ class Runner:
                     % name)
         plan = self.resource.plan(current, desired, state, in_scope)
         self.warnings.extend(plan.warnings)
-        plan.files = self.resource.plan_files(current, plan, txn.read_file)
-        plan.files_before = dict((path, txn.read_file(path)) for path in plan.files)
+        plan.set_files(self.resource.plan_files(current, plan, txn.read_file), txn.read_file)
         return plan
+
+    def _files_after(self, txn, current, plan, after_facts):
+        """The files planned again from the verified host (what is written), for apply."""
+        plan.set_files(self.resource.plan_files(current, plan, txn.read_file, after=after_facts),
+                       txn.read_file)
+        return dict((path, (text, plan.file_modes.get(path)))
+                    for path, text in plan.files.items())
 
     def _guard(self, plan, facts):
         """The guard's static rules on the plan; the management session (or None)."""
@@ -400,7 +482,7 @@ class Runner:
             changed_keys = [k for k in keys if current.get(k) != after.get(k)]
             diffs.append({"before": yaml_text(self.resource.items(current, changed_keys)),
                           "after": yaml_text(self.resource.items(after, changed_keys))})
-        if plan.files:
+        if self.resource.persist is not None:
             changed = plan.changed_files()
             result["files"] = [{"path": path, "changed": path in changed}
                                for path in sorted(plan.files)]

@@ -631,8 +631,9 @@ class SysctlsResource(res.Resource):
         return ops
 
     # -- persistence -----------------------------------------------------------
-    def plan_files(self, current, plan, read):
-        """{path: new text or None (nothing left)} of the persist file, from its text now."""
+    def plan_files(self, current, plan, read, after=None):
+        """{path: new text or None (nothing left)} of the persist file, from its text now
+        (the values planned: the same before and after the apply)."""
         if self.persist is None:
             return {}
         foreign, entries = PersistFile.split(read(self.persist.path))

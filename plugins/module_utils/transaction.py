@@ -194,6 +194,19 @@ def file_mode(path):
     return 0o600 if path.endswith((".yaml", ".yml")) else 0o644
 
 
+def split_files(files):
+    """({path: text or None}, {path: mode}) of {path: text, (text, mode) or None}."""
+    texts, modes = {}, {}
+    for path, value in (files or {}).items():
+        if isinstance(value, tuple):
+            texts[path] = value[0]
+            if value[0] is not None and value[1] is not None:
+                modes[path] = value[1]
+        else:
+            texts[path] = value
+    return texts, modes
+
+
 class TextFiles:
     """Reads configuration files and replaces them atomically: a temporary file in
     the same directory, fsync, rename, fsync of the directory (so a crash leaves
@@ -571,6 +584,7 @@ class Transaction:
         self.journal = Journal(self.lock.journal_path)
         self.snapshot = None
         self.files_before = {}
+        self._record = None
         self.warnings = []
         self.recovered = None
         self._owns_lock = False
@@ -621,7 +635,7 @@ class Transaction:
         return reader.gather(self.host.ip(), request, files)[0]["interfaces"]
 
     # -- the journal ---------------------------------------------------------
-    def _journal_write(self, ops, files):
+    def _journal_write(self, ops):
         before = self.snapshot["interfaces"]
         names = affected_names(ops, before)
         olds = []
@@ -633,15 +647,20 @@ class Transaction:
                              "old": self.host.sysctl.read(op)})
             except SysctlError:
                 continue  # the write fails the same way below, and is restored there
-        self.journal.write({
+        self._record = {
             "version": JOURNAL_VERSION, "pid": os.getpid(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "netns": {"inode": netns_inode(), "cookie": netns_cookie()},
             "commands": planner.describe(ops), "names": sorted(names),
             "created": sorted(set(name for op in ops for name in op.creates)),
-            "interfaces": journal_interfaces(before, names), "sysctl": olds,
-            "files": dict((path, self.files_before[path]) for path in files),
-        })
+            "interfaces": journal_interfaces(before, names), "sysctl": olds, "files": {},
+        }
+        self.journal.write(self._record)
+
+    def _journal_files(self, files):
+        """Add the old contents of ``files`` to the journal before they are written."""
+        self._record["files"] = dict((path, self.read_file(path)) for path in files)
+        self.journal.write(self._record)
 
     def _journal_stale(self, record):
         """True when the journal's namespace is gone (its inode now names another one)."""
@@ -725,9 +744,10 @@ class Transaction:
         ``verify(facts) -> [str]`` lists what still differs. ``check_after_batch()``
         (optional) runs once the batch and the sysctl writes are done, before the
         re-read, and raises to have the change restored (the management guard's
-        route check). ``files`` {path: text or None (remove)}: written atomically
-        once the runtime is verified (those whose text differs from
-        :meth:`read_file`), old contents restored with the runtime on any failure.
+        route check). ``files`` {path: text, (text, mode) or None (remove)}, or a
+        function of the facts after giving them: written atomically once the
+        runtime is verified (those whose text differs from :meth:`read_file`),
+        journalled first, old contents restored with the runtime on any failure.
         Returns the facts read after the change.
         """
         if self.check_mode:
@@ -736,10 +756,8 @@ class Transaction:
             raise NetifError("internal error: apply() called without the host lock")
         if self.snapshot is None:
             raise NetifError("internal error: apply() called before read()")
-        files = dict((path, text) for path, text in (files or {}).items()
-                     if text != self.read_file(path))
-        written = []
-        self._journal_write(ops, files)  # raises before anything changed
+        written, files_written = [], {}
+        self._journal_write(ops)  # raises before anything changed
         try:
             run_batch(self.host, ops, hold_fd=self.lock.fd)
             for op in ops:
@@ -754,12 +772,18 @@ class Transaction:
             problems = verify(after)
             if problems:
                 raise VerifyError(problems)
-            for path in sorted(files):
-                self.host.text.write(path, files[path])
+            texts, modes = split_files(files(after) if callable(files) else files)
+            texts = dict((path, text) for path, text in texts.items()
+                         if text != self.read_file(path))
+            if texts:
+                self._journal_files(texts)
+                files_written = texts
+            for path in sorted(texts):
+                self.host.text.write(path, texts[path], modes.get(path))
             self.journal.remove()
             return after
         except Exception as exc:
-            self._restore(exc, ops, written, files)
+            self._restore(exc, ops, written, files_written)
             raise  # _restore always raises; this keeps linters honest
 
     def _restore(self, cause, ops, written, files):
