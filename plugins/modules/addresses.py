@@ -45,13 +45,15 @@ requirements:
   - jsonschema and netaddr on the controller
 extends_documentation_fragment:
   - hostnet.netif.resource
+  - hostnet.netif.resource.persist
 attributes:
   check_mode:
     support: full
     description: Computes the same plan and returns it in C(commands); nothing is changed.
   diff_mode:
     support: full
-    description: Returns the affected interfaces' addresses before and after as YAML.
+    description: Returns the affected interfaces' addresses before and after as YAML, and with
+      O(persist=true) one diff per changed file.
   platform:
     support: full
     platforms: [posix]
@@ -224,6 +226,15 @@ restored:
   description: Whether the previous state was restored after a failure.
   returned: on failure after changes started
   type: bool
+files:
+  description:
+    - With O(persist=true), the files this task wrote, removed or would change (check mode), each
+      C(path) and C(changed); a second run with the same input lists none. Files whose C(changed)
+      is true are also in C(diff) (one entry per file, with C(before_header)/C(after_header)).
+  returned: when O(persist=true) and O(state) is merged, replaced, overridden or deleted
+  type: list
+  elements: dict
+  sample: [{"path": "/etc/systemd/network/50-hostnet-edge0.network", "changed": true}]
 recovered:
   description:
     - Set when this run found the journal of an interrupted apply (a task killed while it changed addresses
@@ -244,6 +255,7 @@ from ansible_collections.hostnet.netif.plugins.module_utils.addresses import (
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 
 ARGUMENT_SPEC = resource.argument_spec(CONFIG_OPTIONS)
+ARGUMENT_SPEC.update((key, dict(value)) for key, value in resource.PERSIST_ARGS.items())
 REQUIRED_IF = resource.RESOURCE_REQUIRED_IF
 
 
@@ -251,8 +263,9 @@ def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF,
                            supports_check_mode=True)
     host = resource.module_host(module)
-    runner = resource.Runner(AddressesResource(), module.params, host=host,
-                             check_mode=module.check_mode, diff=module._diff)
+    runner = resource.Runner(AddressesResource(persist=resource.link_files(module.params)),
+                             module.params, host=host, check_mode=module.check_mode,
+                             diff=module._diff)
     try:
         result = runner.run()
     except NetifError as exc:
