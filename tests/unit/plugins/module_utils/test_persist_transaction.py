@@ -20,15 +20,13 @@ NET = os.path.join("etc", "systemd", "network")
 
 
 def links():
-    return [
-        make("lo", mtu=65536, flags=["LOOPBACK", "UP", "LOWER_UP"], mac="00:00:00:00:00:00",
-             link_type="loopback"),
-        make("eth0", up=True, addresses=[{"family": "inet", "local": "198.18.0.10",
-                                          "prefixlen": 24, "scope": "global",
-                                          "valid_life_time": 4294967295,
-                                          "preferred_life_time": 4294967295}]),
-        make("br0", "bridge", up=True),
-    ]
+    """Loopback, eth0 carrying the management session, and a bridge to attach to."""
+    forever = 4294967295
+    session = dict(family="inet", local="198.18.0.10", prefixlen=24, scope="global",
+                   valid_life_time=forever, preferred_life_time=forever)
+    loopback = make("lo", mtu=65536, flags=["LOOPBACK", "UP", "LOWER_UP"],
+                    mac="00:00:00:00:00:00", link_type="loopback")
+    return [loopback, make("eth0", up=True, addresses=[session]), make("br0", "bridge", up=True)]
 
 
 class Rig:
