@@ -158,7 +158,8 @@ class Resource:
         if not isinstance(self.persist, LinkFiles):
             return {}
         facts = after["interfaces"] if after is not None else self.predicted(current, plan)
-        return self.persist.plan(facts, self.touched(current, plan), plan)
+        return self.persist.plan(facts, self.touched(current, plan), plan,
+                                 refuse_foreign=after is None)
 
     def touched(self, current, plan):
         """Interface names whose persisted state the plan may change (veth peers too)."""
@@ -200,11 +201,12 @@ class LinkFiles:
         self.requested = backend
         self.root = root
 
-    def plan(self, facts, touched, plan):
+    def plan(self, facts, touched, plan, refuse_foreign=True):
         """{path: (text, mode) or None}; the backend chosen and foreign files refused here,
-        before any change; the renderer's warnings replace ``plan.file_warnings``."""
+        before any change (the second plan, from the verified host, under the same lock,
+        skips that read); the renderer's warnings replace ``plan.file_warnings``."""
         backend = persist_mod.choose_backend(self.requested, self.root)
-        foreign = persist_mod.foreign_files(touched, self.root)
+        foreign = persist_mod.foreign_files(touched, self.root) if refuse_foreign else {}
         if foreign:
             raise InputError("persist", "%s already configured by files hostnet.netif did not "
                                         "write (%s); it never edits them: remove the interface "
