@@ -123,3 +123,27 @@ def test_persisted_tasks_survive_a_reboot_and_rerun_changes_nothing(lab_factory)
     left = own_files(lab, host)
     assert not any("50-hostnet-qp" in path for path in left), sorted(left)
     assert "systemd/network/50-hostnet-qbr.network" in left
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/netplan"), reason="netplan is not installed")
+def test_netplan_backend_through_the_modules_survives_a_reboot(lab_factory):
+    lab = lab_factory(hosts=1, etc=True)
+    host = lab.hosts[0]
+    n = random.randint(1, 250)
+    persist = {"persist": True, "persist_backend": "netplan"}
+    links = [{"name": "qbr", "kind": "bridge", "enabled": True, "mtu": 1400}]
+    addresses = [{"name": "qbr", "addresses": ["198.19.%d.1/24" % n]}]
+    for name, config in (("interfaces", links), ("addresses", addresses)):
+        result = module(lab, host, name, dict(config=config, **persist), "--diff")
+        assert not result["failed"] and result["changed"], (name, result)
+        assert [f["path"] for f in result["files"]] == ["/etc/netplan/60-hostnet-netif.yaml"]
+    path = lab.etc_dir(host) / "netplan" / "60-hostnet-netif.yaml"
+    assert os.stat(str(path)).st_mode & 0o777 == 0o600
+    assert "198.19.%d.1/24" % n in path.read_text()
+    again = module(lab, host, "addresses", dict(config=addresses, **persist))
+    assert again["changed"] is False and not any(f["changed"] for f in again["files"]), again
+    before = state(lab, host)
+    booted = lab.reboot(host, netplan=True)
+    assert booted["netplan"]["rc"] == 0, booted["netplan"]
+    after = state(lab, host)
+    assert after["qbr"] == before["qbr"], (json.dumps(after), json.dumps(before))
