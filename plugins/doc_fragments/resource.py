@@ -91,7 +91,7 @@ notes:
     the guard is inactive.
 """
 
-    # persist/persist_backend of interfaces and addresses (argspec: resource.PERSIST_ARGS)
+    # persist/persist_backend of interfaces and addresses (argspec: module_utils/linkfiles.py PERSIST_ARGS)
     PERSIST = r"""
 options:
   persist:

@@ -65,7 +65,7 @@ class AddressesResource(res.Resource):
     gather_subset = ("links", "addresses")
 
     def __init__(self, persist=None):
-        self.persist = persist  # res.LinkFiles for persist: true
+        self.persist = persist  # linkfiles.LinkFiles for persist: true
 
     # -- reading -------------------------------------------------------------
     def current(self, facts):

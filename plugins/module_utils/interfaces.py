@@ -86,7 +86,7 @@ class InterfacesResource(res.Resource):
     gather_subset = ("links",)
 
     def __init__(self, persist=None):
-        self.persist = persist  # res.LinkFiles for persist: true
+        self.persist = persist  # linkfiles.LinkFiles for persist: true
 
     # -- reading -------------------------------------------------------------
     def current(self, facts):

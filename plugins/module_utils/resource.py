@@ -48,7 +48,6 @@ import json
 from ansible_collections.hostnet.netif.plugins.module_utils import guard as guard_mod
 from ansible_collections.hostnet.netif.plugins.module_utils import module_glue
 from ansible_collections.hostnet.netif.plugins.module_utils import model, planner, reader
-from ansible_collections.hostnet.netif.plugins.module_utils import persist as persist_mod
 from ansible_collections.hostnet.netif.plugins.module_utils import transaction as txn_mod
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError, NetifError
 
@@ -78,13 +77,6 @@ RESOURCE_REQUIRED_IF = [
     ("state", PARSED, ("running_config",)),
     ("state", OVERRIDDEN, ("scope",)),
 ]
-
-
-# ``persist`` of interfaces and addresses (sysctls has its own: persist_file in sysctl.d)
-PERSIST_ARGS = dict(
-    persist=dict(type="bool", default=False),
-    persist_backend=dict(type="str", default="auto", choices=list(persist_mod.BACKEND_CHOICES)),
-)
 
 
 def argument_spec(config_options):
@@ -119,7 +111,7 @@ class Resource:
 
     name = None
     key = "name"
-    persist = None  # what persists the task's result (LinkFiles, sysctls.PersistFile) or None
+    persist = None  # what persists the task's result (linkfiles.LinkFiles, sysctls.PersistFile)
     plans_missing_in_check_mode = False  # desired(assume_created=True) plans for absent interfaces
     gather_subset = ("links",)
     sysctl_keys = ()
@@ -153,9 +145,9 @@ class Resource:
     def plan_files(self, current, plan, read, after=None):
         """{path: text, (text, mode) or None (remove)} the task writes. ``after`` is the
         facts document read once the runtime is verified (None: plan from the prediction
-        :meth:`predicted`). With :class:`LinkFiles` as ``persist``: the networkd or netplan
-        files of the interfaces the plan touches; none without ``persist``."""
-        if not isinstance(self.persist, LinkFiles):
+        :meth:`predicted`). With a ``linkfiles.LinkFiles`` as ``persist``: the networkd or
+        netplan files of the interfaces the plan touches; none without ``persist``."""
+        if self.persist is None:
             return {}
         facts = after["interfaces"] if after is not None else self.predicted(current, plan)
         return self.persist.plan(facts, self.touched(current, plan), plan,
@@ -189,44 +181,6 @@ class Resource:
         """Sorted list of result items for ``keys`` (all when None); absent keys skipped."""
         keys = sorted(mapping) if keys is None else sorted(k for k in keys if k in mapping)
         return [self.to_config(mapping[k]) for k in keys if mapping[k] is not None]
-
-
-class LinkFiles:
-    """``persist: true`` of interfaces and addresses: the networkd or netplan files
-    (persist.py renders them) holding the whole state of every interface a task
-    touches, planned with its ops and written by its transaction. ``root`` is the
-    file system the files live in (tests)."""
-
-    def __init__(self, backend="auto", root="/"):
-        self.requested = backend
-        self.root = root
-
-    def plan(self, facts, touched, plan, refuse_foreign=True):
-        """{path: (text, mode) or None}; the backend chosen and foreign files refused here,
-        before any change (the second plan, from the verified host, under the same lock,
-        skips that read); the renderer's warnings replace ``plan.file_warnings``."""
-        backend = persist_mod.choose_backend(self.requested, self.root)
-        foreign = persist_mod.foreign_files(touched, self.root) if refuse_foreign else {}
-        if foreign:
-            raise InputError("persist", "%s already configured by files hostnet.netif did not "
-                                        "write (%s); it never edits them: remove the interface "
-                                        "from them, or set persist: false" % (
-                                            "interface %s is" % ", ".join(sorted(foreign))
-                                            if len(foreign) == 1 else
-                                            "interfaces %s are" % ", ".join(sorted(foreign)),
-                                            "; ".join("%s: %s" % (name, ", ".join(paths))
-                                                      for name, paths in sorted(foreign.items()))))
-        writes, warnings = persist_mod.plan_files(backend, facts, touched, self.root)
-        plan.backend = backend
-        plan.file_warnings = list(warnings)
-        return writes
-
-
-def link_files(params, root="/"):
-    """The LinkFiles of a task's params (``persist``, ``persist_backend``), or None."""
-    if not params.get("persist") or (params.get("state") or MERGED) not in CHANGING_STATES:
-        return None
-    return LinkFiles(params.get("persist_backend") or "auto", root)
 
 
 class Items(dict):

@@ -247,7 +247,7 @@ recovered:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.netif.plugins.module_utils import module_glue, resource
+from ansible_collections.hostnet.netif.plugins.module_utils import linkfiles, module_glue, resource
 from ansible_collections.hostnet.netif.plugins.module_utils.addresses import (
     CONFIG_OPTIONS,
     AddressesResource,
@@ -255,7 +255,7 @@ from ansible_collections.hostnet.netif.plugins.module_utils.addresses import (
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 
 ARGUMENT_SPEC = resource.argument_spec(CONFIG_OPTIONS)
-ARGUMENT_SPEC.update((key, dict(value)) for key, value in resource.PERSIST_ARGS.items())
+ARGUMENT_SPEC.update((key, dict(value)) for key, value in linkfiles.PERSIST_ARGS.items())
 REQUIRED_IF = resource.RESOURCE_REQUIRED_IF
 
 
@@ -263,7 +263,7 @@ def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF,
                            supports_check_mode=True)
     host = resource.module_host(module)
-    runner = resource.Runner(AddressesResource(persist=resource.link_files(module.params)),
+    runner = resource.Runner(AddressesResource(persist=linkfiles.link_files(module.params)),
                              module.params, host=host, check_mode=module.check_mode,
                              diff=module._diff)
     try:

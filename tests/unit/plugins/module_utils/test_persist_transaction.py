@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from ansible_collections.hostnet.netif.plugins.module_utils import resource, transaction
+from ansible_collections.hostnet.netif.plugins.module_utils import linkfiles, resource, transaction
 from ansible_collections.hostnet.netif.plugins.module_utils.addresses import AddressesResource
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError
 from ansible_collections.hostnet.netif.plugins.module_utils.interfaces import InterfacesResource
@@ -48,7 +48,7 @@ class Rig:
         params = dict(state=state, config=config, running_config=None, scope=None, force=False,
                       persist=True, persist_backend=backend)
         params.update(kwargs)
-        persist = resource.link_files(params, root=str(self.root))
+        persist = linkfiles.link_files(params, root=str(self.root))
         lock = transaction.HostLock(self.lock_path, timeout=5)
         return resource.Runner(resource_cls(persist=persist), params, host=self.host,
                                check_mode=check_mode, diff=diff, lock=lock).run()
