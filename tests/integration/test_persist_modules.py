@@ -16,7 +16,7 @@ import random
 
 import pytest
 
-from tests.integration.helpers import run_ansible
+from tests.integration.helpers import run_ansible, run_playbook
 
 pytestmark = [
     pytest.mark.skipif(not os.path.exists("/lib/systemd/systemd-networkd"),
@@ -147,3 +147,25 @@ def test_netplan_backend_through_the_modules_survives_a_reboot(lab_factory):
     assert booted["netplan"]["rc"] == 0, booted["netplan"]
     after = state(lab, host)
     assert after["qbr"] == before["qbr"], (json.dumps(after), json.dumps(before))
+
+
+def test_configure_role_persists_all_three_steps(lab_factory):
+    lab = lab_factory(hosts=1, etc=True)
+    host = lab.hosts[0]
+    n = random.randint(1, 250)
+    variables = {
+        "netif_interfaces": [{"name": "qbr", "kind": "bridge", "enabled": True, "mtu": 1400}],
+        "netif_addresses": [{"name": "qbr", "addresses": ["198.19.%d.1/24" % n]}],
+        "netif_sysctls": [{"name": "qbr", "ipv4": {"rp_filter": 2}}],
+        "netif_persist": True, "netif_persist_backend": "networkd",
+    }
+    playbook = "- ansible.builtin.import_playbook: hostnet.netif.configure\n"
+    rc, out, err = run_playbook(lab, playbook, variables)
+    assert rc == 0, out[-3000:] + err[-2000:]
+    files = own_files(lab, host)
+    assert "Address=198.19.%d.1/24" % n in files["systemd/network/50-hostnet-qbr.network"]
+    assert "Kind=bridge" in files["systemd/network/50-hostnet-qbr.netdev"]
+    assert "-net.ipv4.conf.qbr.rp_filter = 2" in files["sysctl.d/90-hostnet-netif.conf"]
+    rc, out, err = run_playbook(lab, playbook, variables)
+    assert rc == 0 and " changed=0 " in out, out[-2000:]
+    assert own_files(lab, host) == files
