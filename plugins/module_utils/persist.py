@@ -216,6 +216,10 @@ def plan_files(backend, after, touched, root="/"):
     for name in names:
         record = after.get(name)
         _check_name(name, record)
+        if record is not None and "addresses" not in record:
+            # facts without the addresses subset: the files would drop every address
+            raise PersistError("the facts of %s lack its addresses (gather_subset addresses): "
+                               "its files cannot be written" % name)
         if record is not None:
             for field in ("master", "parent"):
                 if record.get(field):
@@ -233,10 +237,10 @@ def plan_files(backend, after, touched, root="/"):
         for (name, _suffix), path in sorted(_own_networkd(root).items()):
             if name in names:
                 wanted[path] = None  # persisted before with networkd
-    return _changed(wanted, root), warnings
+    return _changed(wanted), warnings
 
 
-def _changed(wanted, root):
+def _changed(wanted):
     """Only what differs from the files on disk (text or mode); removals only of existing files."""
     writes = {}
     for path in sorted(wanted):
@@ -245,7 +249,7 @@ def _changed(wanted, root):
             with open(path, "rb") as handle:
                 old = handle.read()
             mode = os.stat(path).st_mode & 0o7777
-        except (IOError, OSError):
+        except OSError:
             old = mode = None
         if new is None:
             if old is not None or os.path.lexists(path):
@@ -290,10 +294,10 @@ def _networkd_path(root, name, suffix):
 
 
 def _own_relations(own):
-    """{name: set of names its own .network/.netdev refers to} (for re-rendering dependants)."""
+    """({name: names its own .network/.netdev refers to}, {name: veth peer its .netdev creates})."""
     keys = set(MASTER_KEYS.values()) | set(STACKED.values())
     files = bootconf.ConfFiles("/")
-    relations = {}
+    relations, peers = {}, {}
     for (name, suffix), path in own.items():
         if suffix == ".link":
             continue
@@ -302,23 +306,25 @@ def _own_relations(own):
             continue
         refs = relations.setdefault(name, set())
         for section, key, value, _block in bootconf.parse_unit_text(text, path, files):
-            if (section == "Network" and key in keys) or (section == "Peer" and key == "Name"):
+            if section == "Network" and key in keys:
                 refs.update(value.split())
-    return relations
+            elif section == "Peer" and key == "Name" and suffix == ".netdev":
+                refs.add(value)
+                peers[name] = value
+    return relations, peers
 
 
 def _plan_networkd(after, names, root):
     warnings = []
     own = _own_networkd(root)
-    relations = _own_relations(own)
+    relations, peers = _own_relations(own)
     deleted = set(name for name in names if name not in after)
-    # a veth whose own netdev names a deleted peer goes with it (the kernel deleted both)
-    for other, refs in sorted(relations.items()):
-        if other not in after and other not in deleted and refs & deleted \
-                and (other, ".netdev") in own:
+    # a veth whose own netdev creates a deleted peer goes with it (the kernel deleted both)
+    for other, peer in sorted(peers.items()):
+        if peer in deleted and other not in after and other not in deleted:
             deleted.add(other)
             warnings.append("persist (networkd): %s's files are removed too: its netdev "
-                            "creates the deleted %s" % (other, ", ".join(sorted(refs & deleted))))
+                            "creates the deleted %s" % (other, peer))
     ours = (set(name for name, _suffix in own) | set(names)) - deleted
     render = set(name for name in names if name in after)
     # interfaces whose own .network names a changed one (or that carry a changed child)
@@ -336,7 +342,7 @@ def _plan_networkd(after, names, root):
             if (name, suffix) in own:
                 wanted[own[(name, suffix)]] = None
     for name in sorted(render):
-        texts = _networkd_texts(name, after, ours, own, warnings)
+        texts = _networkd_texts(name, after, ours, own, render, warnings)
         for suffix in NETWORKD_SUFFIXES:
             path = _networkd_path(root, name, suffix)
             if texts.get(suffix) is not None:
@@ -346,20 +352,23 @@ def _plan_networkd(after, names, root):
     return wanted, warnings
 
 
-def _veth_owner(name, peer, own, ours):
-    """Which end of a veth pair holds the pair's .netdev (one file creates both)."""
-    ends = [end for end in (name, peer) if end and end in ours]
-    holding = [end for end in ends if (end, ".netdev") in own]
-    return min(holding or ends or [name])
+def _veth_owner(name, peer, own, ours, rendering):
+    """Which end of a veth pair holds the pair's .netdev (one file creates both).
+
+    The end that has one already (and is kept), else the smaller name of the ends
+    written now: never none, never a move back and forth between runs.
+    """
+    holding = [end for end in (name, peer) if (end, ".netdev") in own and end in ours]
+    return min(holding or [end for end in (name, peer) if end in rendering])
 
 
-def _networkd_texts(name, after, ours, own, warnings):
+def _networkd_texts(name, after, ours, own, rendering, warnings):
     record = after[name]
     state = planner.link_state(record)
     kind = record.get("kind")
     data = record.get("kind_data") or {}
     texts = {}
-    netdev = _networkd_netdev(name, record, state, kind, data, after, ours, own, warnings)
+    netdev = _networkd_netdev(name, record, state, kind, data, ours, own, rendering, warnings)
     if netdev is not None:
         texts[".netdev"] = netdev
     texts[".network"] = _networkd_network(name, record, state, after, ours, warnings)
@@ -370,7 +379,7 @@ def _networkd_texts(name, after, ours, own, warnings):
     return texts
 
 
-def _networkd_netdev(name, record, state, kind, data, after, ours, own, warnings):
+def _networkd_netdev(name, record, state, kind, data, ours, own, rendering, warnings):
     if kind not in NETDEV_KINDS:
         if kind not in FOUND_KINDS:
             _warn(warnings, "networkd", name, "kind", "hostnet.netif writes no netdev for kind %s: "
@@ -388,8 +397,12 @@ def _networkd_netdev(name, record, state, kind, data, after, ours, own, warnings
             _warn(warnings, "networkd", name, "kind_data.peer", "the peer is unknown (another "
                   "namespace?): networkd creates a veth only with its peer")
             return None
-        if _veth_owner(name, peer, own, ours) != name:
+        if _veth_owner(name, peer, own, ours, rendering) != name:
             return None  # the peer's .netdev creates the pair
+        if peer not in ours:
+            _warn(warnings, "networkd", peer, "(all fields)", "created with %s, but not "
+                  "persisted: networkd leaves a link without .network down and unconfigured; "
+                  "persist %s too" % (name, peer))
         sections.append(("Peer", [("Name", peer)]))
     elif kind == "macvlan":
         sections.append(("MACVLAN", [("Mode", data.get("mode"))] if data.get("mode") else []))
@@ -486,7 +499,8 @@ def _networkd_address(name, entry, warnings):
         if entry.get("label") and entry["label"] != name:
             items.append(("Label", entry["label"]))
         if entry.get("scope") not in (None, "global", "0"):
-            items.append(("Scope", entry["scope"]))
+            # networkd knows global, link, host and numbers; ip names 200 and 255 too
+            items.append(("Scope", {"site": 200, "nowhere": 255}.get(entry["scope"], entry["scope"])))
     if _lifetimes("networkd", name, entry, warnings, "addresses"):
         items.append(("PreferredLifetime", "0"))
     flags = entry.get("flags") or []
@@ -545,7 +559,7 @@ def _read_own_netplan(root):
         raise PersistError("%s (written by hostnet.netif) cannot be read back, so the "
                            "interfaces it holds cannot be kept: %s; fix or remove it"
                            % (NETPLAN_FILE, exc))
-    except Exception as exc:  # pylint: disable=broad-except  # PyYAML errors: named, no traceback
+    except Exception as exc:  # PyYAML errors: the file is named, never a traceback
         raise PersistError("%s (written by hostnet.netif) is not valid YAML: %s; fix or remove it"
                            % (NETPLAN_FILE, str(exc).splitlines()[0] if str(exc) else exc))
     entries, masters = {}, {}
@@ -571,7 +585,7 @@ def _plan_netplan(after, names, root):
             master = after[name].get("master")
             if master:
                 masters[name] = master
-    document = _netplan_document(entries, masters, after, set(names), warnings)
+    document = _netplan_document(entries, masters, set(names), warnings)
     path = _host(root, NETPLAN_FILE)
     if document is None:
         return {path: None}, warnings
@@ -586,7 +600,7 @@ def _netplan_entry(name, after, warnings):
     kind = record.get("kind")
     data = record.get("kind_data") or {}
     section = NETPLAN_SECTIONS.get(kind, "ethernets")
-    conf = {}
+    conf = {"renderer": "networkd"}
     if kind not in NETPLAN_CREATES and kind not in FOUND_KINDS:
         why = "netplan has no %s devices" % kind
         if kind == "veth":
@@ -653,11 +667,13 @@ def _netplan_address(name, entry, warnings):
     return {cidr: options} if options else cidr
 
 
-def _netplan_document(entries, masters, after, touched, warnings):
+def _netplan_document(entries, masters, touched, warnings):
     """The whole file from its entries; references to interfaces the file lacks are dropped."""
     if not entries:
         return None
-    network = {"version": 2, "renderer": "networkd"}
+    # no network-level renderer: a later file's scalar wins for every interface of the host
+    # (netplan merges), which would take a NetworkManager desktop away from NetworkManager
+    network = {"version": 2}
     for name in sorted(entries):
         section, conf = entries[name]
         conf = dict(conf)
@@ -708,11 +724,13 @@ def _netplan_names(text):
     """Every interface name a netplan file states (idents, set-name, match.name, members)."""
     try:
         data = _load_json_yaml(text)
-    except Exception:  # pylint: disable=broad-except  # any parser error: judge by the text
+    except Exception:  # any parser error: judge the file by its text
         return None
     named = set()
     for _section, devices in bootconf._netplan_sections(data if isinstance(data, dict) else {}):
         for ident, conf in devices.items():
+            if ident == "renderer":
+                continue  # a section-wide setting, not a device
             named.add(str(ident))
             if isinstance(conf, dict):
                 match = conf.get("match") if isinstance(conf.get("match"), dict) else {}

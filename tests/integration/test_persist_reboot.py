@@ -159,6 +159,18 @@ def test_networkd_files_survive_a_reboot(built):
             assert rebooted[name] == before[name], (name, states["stderr"][-2000:])
         assert (before["pa"]["peer_or_parent"], before["pmv"]["peer_or_parent"],
                 before["pvx"]["kind_data"]["link"]) == ("pb", "pa", "pa")
+
+        # deleting the macvlan: its files go, its parent's .network stops creating it
+        lab.exec(host, ["ip", "link", "del", "pmv"])
+        remaining = {name: record for name, record in after.items() if name != "pmv"}
+        writes, warnings = persist.plan_files("networkd", remaining, ["pmv"], str(root))
+        assert sorted((os.path.basename(p), v is None) for p, v in writes.items()) == [
+            ("50-hostnet-pa.network", False), ("50-hostnet-pmv.netdev", True),
+            ("50-hostnet-pmv.network", True)] and warnings == []
+        _apply(writes)
+        lab.reboot(host)
+        _udev(lab, host, set(NAMES) - {"pmv"})
+        assert _state(lab, host) == {name: before[name] for name in NAMES if name != "pmv"}
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -74,6 +74,14 @@ def write_file(path, text):
         handle.write(text)
 
 
+def write_under(root, path, text, mode=0o644):
+    """Write the host file ``path`` (``/etc/...``) below a test root; returns the real path."""
+    target = os.path.join(str(root), path.lstrip("/"))
+    write_file(target, text)
+    os.chmod(target, mode)
+    return target
+
+
 class FakeHost:
     """A sysfs (``/sys/class/net``) and procfs (``/proc/sys/net``) tree below ``root``."""
 

@@ -8,17 +8,9 @@ __metaclass__ = type
 import os
 
 import pytest
+from netif_testlib import write_under as write
 
 from ansible_collections.hostnet.netif.plugins.module_utils import bootconf, model, reader
-
-
-def write(root, path, text, mode=0o644):
-    target = os.path.join(str(root), path.lstrip("/"))
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    with open(target, "w") as handle:
-        handle.write(text)
-    os.chmod(target, mode)
-    return target
 
 
 def link(root, path, target):

@@ -9,6 +9,7 @@ import json
 import os
 
 import pytest
+from netif_testlib import write_under as write
 
 from ansible_collections.hostnet.netif.plugins.module_utils import bootconf, persist
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError
@@ -33,15 +34,6 @@ def addr(cidr, family=None, flags=("permanent",), broadcast=None, label=None, sc
     return {"family": family, "address": address, "prefixlen": int(prefixlen), "broadcast": broadcast,
             "label": label, "scope": scope, "flags": list(flags), "valid_lft": valid,
             "preferred_lft": preferred, "peer": peer}
-
-
-def write(root, path, text, mode=0o644):
-    target = os.path.join(str(root), path.lstrip("/"))
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    with open(target, "w") as handle:
-        handle.write(text)
-    os.chmod(target, mode)
-    return target
 
 
 def plan(backend, after, touched, root):
@@ -247,8 +239,9 @@ def test_netplan_every_kind_and_field(tmp_path):
     network = netplan_doc(writes, tmp_path)
     assert network["bridges"]["br0"]["interfaces"] == ["vb"]
     assert network["bridges"]["br0"]["addresses"] == ["::ffff:198.18.8.1/120", {"198.18.8.1/24": {"label": "br0:x"}}]
+    assert "renderer" not in network  # only per device: other interfaces keep their renderer
     assert network["tunnels"]["vx0"] == {
-        "mode": "vxlan", "id": 42, "port": 4789, "local": "198.18.7.1", "remote": "198.18.7.2",
+        "renderer": "networkd", "mode": "vxlan", "id": 42, "port": 4789, "local": "198.18.7.1", "remote": "198.18.7.2",
         "link": "va", "mtu": 1500, "macaddress": "02:00:c6:12:00:01", "link-local": [],
         "accept-ra": False, "ignore-carrier": True, "addresses": []}
     assert network["ethernets"]["va"]["mtu"] == 1400
@@ -277,7 +270,7 @@ def test_netplan_reads_its_file_back_with_yaml_and_removes_it_when_empty(tmp_pat
     write(tmp_path, persist.NETPLAN_FILE, "network:\n  ethernets:\n    e1: {mtu: 1400}\n", 0o600)
     if bootconf.yaml_loader() is not None:
         writes = plan("netplan", {}, [], tmp_path)[0]
-        assert netplan_doc(writes, tmp_path)["ethernets"] == {"e1": {"mtu": 1400}}
+        assert netplan_doc(writes, tmp_path) == {"version": 2, "ethernets": {"e1": {"mtu": 1400}}}
     writes = plan("netplan", {}, ["e1"], tmp_path)[0]
     assert list(writes.values()) == [None]
 
@@ -349,24 +342,30 @@ def test_choose_backend_refuses(tmp_path, files, requested):
 # ---------------------------------------------------------------------------
 # foreign configuration
 # ---------------------------------------------------------------------------
-def test_foreign_files_of_every_manager(tmp_path):
-    write(tmp_path, "/usr/lib/systemd/network/99-default.link", "[Match]\nOriginalName=*\n[Link]\nNamePolicy=kernel\n")
-    write(tmp_path, "/usr/lib/systemd/network/80-container-host0.network", "[Match]\nVirtualization=container\n")
-    write(tmp_path, "/etc/systemd/network/10-e.network", "[Match]\nName=e[0-5] x0\n")
-    write(tmp_path, "/etc/systemd/network/20-v.netdev", "[NetDev]\nName=v0\nKind=veth\n[Peer]\nName=v1\n")
-    write(tmp_path, "/etc/systemd/network/30-l.link", "[Match]\nOriginalName=l0\n[Link]\nMTUBytes=1400\n")
-    write(tmp_path, "/run/systemd/network/10-netplan-n1.network", "[Match]\nName=n1\n")
-    write(tmp_path, "/etc/netplan/01-n.yaml", "network:\n  ethernets:\n    n1: {mtu: 1400}\n"
-          "    id0:\n      match: {name: 'm*'}\n      set-name: s0\n", 0o600)
-    write(tmp_path, "/etc/netplan/02-bad.yaml", "network: {ethernets: [b0\n", 0o600)
-    write(tmp_path, "/etc/NetworkManager/system-connections/k.nmconnection",
-          "[connection]\nid=k\ntype=ethernet\ninterface-name=k0\n", 0o600)
-    write(tmp_path, "/etc/network/interfaces", "auto i0\niface i0 inet static\n  address 198.18.0.5/24\n")
+FOREIGN_TREE = {
+    "/usr/lib/systemd/network/99-default.link": "[Match]\nOriginalName=*\n[Link]\nNamePolicy=kernel\n",
+    "/usr/lib/systemd/network/80-container-host0.network": "[Match]\nVirtualization=container\n",
+    "/etc/systemd/network/10-e.network": "[Match]\nName=e[0-5] x0\n",
+    "/etc/systemd/network/20-v.netdev": "[NetDev]\nName=v0\nKind=veth\n[Peer]\nName=v1\n",
+    "/etc/systemd/network/30-l.link": "[Match]\nOriginalName=l0\n[Link]\nMTUBytes=1400\n",
+    "/run/systemd/network/10-netplan-n1.network": "[Match]\nName=n1\n",
+    "/etc/netplan/01-n.yaml": "network:\n  ethernets:\n    n1: {mtu: 1400}\n"
+                              "    id0:\n      match: {name: 'm*'}\n      set-name: s0\n",
+    "/etc/netplan/02-bad.yaml": "network: {ethernets: [b0\n",
+    "/etc/NetworkManager/system-connections/k.nmconnection":
+        "[connection]\nid=k\ntype=ethernet\ninterface-name=k0\n",
+    "/etc/network/interfaces": "auto i0\niface i0 inet static\n  address 198.18.0.5/24\n",
     # own files (and netplan's output of our own YAML) are not foreign; a drop-in for one is
-    write(tmp_path, "/etc/systemd/network/50-hostnet-o0.network", "[Match]\nName=o0\n")
-    write(tmp_path, "/etc/systemd/network/50-hostnet-o1.network", "[Match]\nName=o1\n")
-    write(tmp_path, "/etc/systemd/network/50-hostnet-o1.network.d/x.conf", "[Link]\nMTUBytes=1\n")
-    write(tmp_path, persist.NETPLAN_FILE, '{"network": {"ethernets": {"o0": {}}}}', 0o600)
+    "/etc/systemd/network/50-hostnet-o0.network": "[Match]\nName=o0\n",
+    "/etc/systemd/network/50-hostnet-o1.network": "[Match]\nName=o1\n",
+    "/etc/systemd/network/50-hostnet-o1.network.d/x.conf": "[Link]\nMTUBytes=1\n",
+    persist.NETPLAN_FILE: '{"network": {"ethernets": {"o0": {}}}}',
+}
+
+
+def test_foreign_files_of_every_manager(tmp_path):
+    for path, text in FOREIGN_TREE.items():
+        write(tmp_path, path, text, 0o600)
     names = ["e1", "e9", "v1", "l0", "n1", "m5", "s0", "b0", "k0", "i0", "o0", "o1", "host0", "z0"]
     assert persist.foreign_files(names, str(tmp_path)) == {
         "e1": ["/etc/systemd/network/10-e.network"],
@@ -404,3 +403,39 @@ def test_changing_backend_removes_the_other_backends_own_files(tmp_path):
     apply(writes)
     writes = plan("networkd", TOPOLOGY, TOPOLOGY, tmp_path)[0]
     assert writes[os.path.join(str(tmp_path), persist.NETPLAN_FILE.lstrip("/"))] is None
+
+
+def test_deleting_a_master_keeps_its_ports_files_even_with_partial_facts(tmp_path):
+    after = {"br0": TOPOLOGY["br0"], "vx1": record("vx1", "vxlan", master="br0",
+                                                   kind_data={"vni": 7, "dstport": 4789})}
+    apply(plan("networkd", after, after, tmp_path)[0])
+    writes, warnings = plan("networkd", {}, ["br0"], tmp_path)  # only the touched records given
+    assert sorted(os.path.basename(p) for p in writes) == ["50-hostnet-br0.netdev", "50-hostnet-br0.network"]
+    assert set(writes.values()) == {None} and warnings == []
+
+
+def test_a_veth_peer_that_is_not_persisted_is_named(tmp_path):
+    _writes, warnings = plan("networkd", TOPOLOGY, ["va"], tmp_path)
+    assert warnings == ["persist (networkd): vb.(all fields) is not persisted: created with va, "
+                        "but not persisted: networkd leaves a link without .network down and "
+                        "unconfigured; persist vb too"]
+
+
+def test_facts_without_addresses_are_refused(tmp_path):
+    facts = dict(TOPOLOGY["va"])
+    del facts["addresses"]
+    with pytest.raises(persist.PersistError, match="va lack its addresses"):
+        plan("networkd", {"va": facts}, ["va"], tmp_path)
+
+
+def test_ip_scope_names_networkd_lacks_are_numbers(tmp_path):
+    after = {"e0": record("e0", addresses=[addr("198.18.9.1/32", scope="site")])}
+    got = unit(texts(plan("networkd", after, ["e0"], tmp_path)[0], tmp_path)[NET + "50-hostnet-e0.network"])
+    assert ("Address", "Scope", "200") in got
+
+
+def test_a_veth_pair_always_gets_its_netdev(tmp_path):
+    apply(plan("networkd", TOPOLOGY, ["va"], tmp_path)[0])
+    os.unlink(os.path.join(str(tmp_path), NET + "50-hostnet-va.netdev"))  # va kept: .network only
+    got = texts(plan("networkd", TOPOLOGY, ["vb"], tmp_path)[0], tmp_path)
+    assert ("Peer", "Name", "va") in unit(got[NET + "50-hostnet-vb.netdev"])
