@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
 
 import pytest
 
@@ -169,3 +170,23 @@ def test_configure_role_persists_all_three_steps(lab_factory):
     rc, out, err = run_playbook(lab, playbook, variables)
     assert rc == 0 and " changed=0 " in out, out[-2000:]
     assert own_files(lab, host) == files
+
+
+def test_unwritable_network_directory_restores_the_runtime(lab_factory):
+    """/etc not writable (the host's systemd/network made immutable): the task fails after
+    the runtime change was verified, and the runtime is restored; no file is left."""
+    lab = lab_factory(hosts=1, etc=True)
+    host = lab.hosts[0]
+    directory = lab.etc_dir(host) / "systemd" / "network"
+    before = state(lab, host)
+    subprocess.run(["chattr", "+i", str(directory)], check=True)
+    try:
+        result = module(lab, host, "interfaces", dict(
+            config=[{"name": "qbr", "kind": "bridge", "enabled": True, "mtu": 1400}],
+            persist=True, persist_backend="networkd"))
+    finally:
+        subprocess.run(["chattr", "-i", str(directory)], check=True)
+    assert result["failed"] and result["restored"] is True, result
+    assert "could not write" in result["msg"] and "50-hostnet-qbr" in result["msg"], result["msg"]
+    assert "link delete dev qbr" in result["restore_commands"]
+    assert state(lab, host) == before == {} and list(directory.iterdir()) == []
