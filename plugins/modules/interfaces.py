@@ -48,7 +48,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Computes the same plan and returns it in C(commands); nothing is changed.
+    description: Computes the same plan and returns it in C(commands) (with O(persist=true) also the
+      files, in C(files)); nothing is changed.
   diff_mode:
     support: full
     description: Returns the affected items before and after as YAML, and with O(persist=true) one
