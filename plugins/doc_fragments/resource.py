@@ -122,3 +122,42 @@ notes:
     C(become) through sudo keep it in C(env_keep), else the module warns that
     the guard is inactive.
 """
+
+    # persist/persist_backend of interfaces and addresses (argspec: module_utils/linkfiles.py PERSIST_ARGS)
+    PERSIST = r"""
+options:
+  persist:
+    description:
+      - Also write the files the host boots from, so the state this task verified survives
+        a reboot (systemd-networkd files or one netplan file, see O(persist_backend)).
+      - A file holds the whole persistent state of each interface the task touches, as the
+        host shows it once the change is verified (kind and kind data, MTU, MAC, master,
+        enabled, txqueuelen, alias, addresses); deleting an interface removes its files.
+        A field the backend cannot express is reported as a warning naming it. The mapping
+        of fields to backends is in docs/persistence.md.
+      - Only files the collection owns are written (networkd
+        C(/etc/systemd/network/50-hostnet-<name>.netdev), C(.network), C(.link); netplan
+        C(/etc/netplan/60-hostnet-netif.yaml), mode 0600), each starting with a comment that
+        it is managed by hostnet.netif. A file hostnet.netif did not write that already
+        configures a touched interface (networkd, netplan, NetworkManager, ifupdown) fails
+        the task before any change, naming the file.
+      - The files are part of the transaction. They are planned with the runtime changes (shown by
+        check mode and, with diff, as one diff per file), written atomically (temporary
+        file, fsync, rename) after the runtime is verified, and restored together with the
+        runtime on any failure or after an interrupted run. No network service is reloaded
+        or restarted, and C(netplan apply) is never run.
+      - V(false) changes the running kernel only (a reboot undoes the task).
+      - Ignored by O(state=gathered), V(rendered) and V(parsed).
+    type: bool
+    default: false
+  persist_backend:
+    description:
+      - Which files O(persist=true) writes. V(auto) is V(netplan) when C(/etc/netplan)
+        holds YAML files and netplan is installed, otherwise V(networkd).
+      - "Both need systemd-networkd on the host (netplan is written with
+        C(renderer: networkd)); when the chosen backend is not installed the task fails
+        before any change, naming the choices."
+    type: str
+    choices: [auto, networkd, netplan]
+    default: auto
+"""

@@ -85,17 +85,15 @@ class InterfacesResource(res.Resource):
     key = "name"
     gather_subset = ("links",)
 
-    def __init__(self):
-        self._facts = {}
-        self._depth = {}
-        self._reset = {}
+    def __init__(self, persist=None):
+        self.persist = persist  # linkfiles.LinkFiles for persist: true
 
     # -- reading -------------------------------------------------------------
     def current(self, facts):
         interfaces = facts.get("interfaces") or {}
-        self._facts = interfaces
-        self._depth = planner.depths(interfaces)
-        return dict((name, item_from_facts(name, iface)) for name, iface in interfaces.items())
+        return res.Items(((name, planner.item_from_facts(name, iface))
+                          for name, iface in interfaces.items()),
+                         facts=interfaces, depth=planner.depths(interfaces))
 
     def to_config(self, item):
         return dict((k, item[k]) for k in FIELDS if k in item and (item[k] is not None or
@@ -112,6 +110,7 @@ class InterfacesResource(res.Resource):
                 if item.get("kind") == "veth" and isinstance(item.get("peer"), str):
                     will_exist.add(item["peer"])
         deleting = set()
+        facts = _facts(current)
         for index, raw in enumerate(config):
             path = "config[%d]" % index
             if not isinstance(raw, dict):
@@ -128,7 +127,7 @@ class InterfacesResource(res.Resource):
             kind = item.get("kind")
             cur = current.get(name)
             if not offline:
-                self._check_against_host(item, path, cur, will_exist, state)
+                self._check_against_host(item, path, cur, will_exist, state, facts)
             if state == res.DELETED and kind and cur is not None:
                 deleting.add(name)
                 if cur.get("kind") == "veth" and cur.get("peer"):
@@ -138,14 +137,14 @@ class InterfacesResource(res.Resource):
             for index, (name, item) in enumerate(result.items()):
                 if name not in deleting:
                     continue
-                for other, iface in sorted(self._facts.items()):
+                for other, iface in sorted(facts.items()):
                     if iface.get("parent") == name and other not in deleting:
                         raise InputError("config[%d].name" % index,
                                          "deleting %s would also delete %s (its lower device is "
                                          "%s); list %s for deletion too" % (name, other, name, other))
         return result
 
-    def _check_against_host(self, item, path, cur, will_exist, state):
+    def _check_against_host(self, item, path, cur, will_exist, state, all_facts):
         name, kind = item["name"], item.get("kind")
         if cur is None:
             if not kind and name not in will_exist:
@@ -154,7 +153,7 @@ class InterfacesResource(res.Resource):
         else:
             if kind and cur.get("kind") != kind:
                 raise InputError(path + ".kind", "%s exists and is a %s, not a %s"
-                                 % (name, (self._facts.get(name) or {}).get("kind"), kind))
+                                 % (name, (all_facts.get(name) or {}).get("kind"), kind))
             if kind and state != res.DELETED:
                 for field in KIND_FIELDS[kind]:
                     if field in item and item[field] != cur.get(field):
@@ -164,7 +163,7 @@ class InterfacesResource(res.Resource):
                                          "%s of existing %s is %r, not %r; it is fixed at creation "
                                          "(delete and recreate the interface to change it)"
                                          % (field, name, cur.get(field), item[field]))
-            facts = self._facts.get(name) or {}
+            facts = all_facts.get(name) or {}
             mtu = item.get("mtu")
             if mtu is not None and state != res.DELETED:
                 low, high = facts.get("min_mtu"), facts.get("max_mtu")
@@ -180,9 +179,11 @@ class InterfacesResource(res.Resource):
                     raise InputError("%s.%s" % (path, field), "%s %s does not exist" % (field, other))
 
     # -- planning ------------------------------------------------------------
-    def default(self, name, field, cur):
-        """The reset value of ``field`` for interface ``name`` (see the module docstring)."""
-        facts = self._facts.get(name) or {}
+    @staticmethod
+    def default(name, field, cur, all_facts):
+        """The reset value of ``field`` for interface ``name`` (see the module docstring);
+        ``all_facts`` the facts interfaces map."""
+        facts = all_facts.get(name) or {}
         kind = facts.get("kind")
         if field == "enabled":
             return True
@@ -206,7 +207,7 @@ class InterfacesResource(res.Resource):
             return True
         if field == "mtu":
             mtu = _DEFAULT_MTU.get(kind, 1500)
-            parent = (self._facts.get(facts.get("parent") or "") or {}).get("mtu")
+            parent = (all_facts.get(facts.get("parent") or "") or {}).get("mtu")
             if parent:
                 # vxlan over IPv4 takes 50 bytes of its lower device's MTU
                 mtu = min(mtu, parent - 50 if kind == "vxlan" else parent)
@@ -216,16 +217,17 @@ class InterfacesResource(res.Resource):
             return mtu
         return cur.get(field)
 
-    def _reset_item(self, name, cur, fields):
+    def _reset_item(self, plan, name, cur, fields, all_facts):
         item = dict(cur)
         for field in fields:
-            item[field] = self.default(name, field, cur)
-        self._reset[name] = tuple(fields)
+            item[field] = self.default(name, field, cur, all_facts)
+        plan.resets[name] = tuple(fields)
         return item
 
     def target(self, current, desired, state, in_scope):
-        target = {}
-        self._reset = {}
+        plan = res.Plan()
+        target = plan.target
+        facts = _facts(current)
         for name, want in desired.items():
             cur = current.get(name)
             given = dict((k, want[k]) for k in LINK_FIELDS if k in want)
@@ -235,7 +237,7 @@ class InterfacesResource(res.Resource):
                         target[name] = None
                     continue
                 fields = [k for k in LINK_FIELDS if k in want] or list(LINK_FIELDS)
-                target[name] = self._reset_item(name, cur, fields)
+                target[name] = self._reset_item(plan, name, cur, fields, facts)
                 continue
             if cur is None:
                 new = dict(want)
@@ -248,7 +250,8 @@ class InterfacesResource(res.Resource):
                 # may move with the kernel (a bridge's MTU follows its ports)
                 item = dict((k, v) for k, v in cur.items() if k not in LINK_FIELDS)
             else:  # replaced / overridden: everything not given returns to its default
-                item = self._reset_item(name, cur, [k for k in LINK_FIELDS if k not in given])
+                item = self._reset_item(plan, name, cur, [k for k in LINK_FIELDS if k not in given],
+                                        facts)
             item.update(given)
             if "master" in given and not given["master"]:
                 item["master"] = None
@@ -257,46 +260,49 @@ class InterfacesResource(res.Resource):
         if whole_scope and in_scope is not None:
             for name in sorted(current):
                 if name not in desired and in_scope(name):
-                    target[name] = self._reset_item(name, current[name], LINK_FIELDS)
-        return target
+                    target[name] = self._reset_item(plan, name, current[name], LINK_FIELDS, facts)
+        return plan
 
-    def _depth_of(self, name, target, seen=()):
-        if name in self._depth:
-            return self._depth[name]
+    def _depth_of(self, name, target, depth, seen=()):
+        if name in depth:
+            return depth[name]
         want = target.get(name) or {}
         parent = want.get("parent")
         if not parent or parent in seen or len(seen) > 32:
             return 0
-        return self._depth_of(parent, target, seen + (name,)) + 1
+        return self._depth_of(parent, target, depth, seen + (name,)) + 1
 
-    def ops(self, current, target):
+    def ops(self, current, plan):
         ops = []
-        kinds = dict((n, (self._facts.get(n) or {}).get("kind")) for n in current)
+        target = plan.target
+        facts = _facts(current)
+        depth = getattr(current, "context", {}).get("depth") or {}
+        kinds = dict((n, (facts.get(n) or {}).get("kind")) for n in current)
         for name, want in target.items():
             if want and want.get("kind"):
                 kinds.setdefault(name, want["kind"])
         deleted = set()
         for name in sorted(target):
             want, cur = target[name], current.get(name)
-            depth = self._depth_of(name, target)
+            depth_now = self._depth_of(name, target, depth)
             if want is None:
                 if cur is None or name in deleted:
                     continue
                 peer = cur.get("peer") if cur.get("kind") == "veth" else None
-                ops.append(planner.link_delete(name, depth, also=(peer,) if peer else ()))
+                ops.append(planner.link_delete(name, depth_now, also=(peer,) if peer else ()))
                 deleted.update((name, peer))
                 continue
             fields = dict((k, want[k]) for k in LINK_FIELDS if k in want)
             if cur is None:
                 if want.get("kind"):
-                    ops.append(planner.link_create(name, want["kind"], want, depth))
+                    ops.append(planner.link_create(name, want["kind"], want, depth_now))
                 ops.extend(planner.attribute_ops(name, want.get("kind") or kinds.get(name), None,
-                                                 fields, depth, master_kinds=kinds))
+                                                 fields, depth_now, master_kinds=kinds))
                 continue
             state = dict((k, cur.get(k)) for k in LINK_FIELDS)
             try:
-                ops.extend(planner.attribute_ops(name, kinds.get(name), state, fields, depth,
-                                                 reset_fields=self._reset.get(name, ()),
+                ops.extend(planner.attribute_ops(name, kinds.get(name), state, fields, depth_now,
+                                                 reset_fields=plan.resets.get(name, ()),
                                                  master_kinds=kinds))
             except InputError:
                 if model.name_is_plain(name):
@@ -307,9 +313,9 @@ class InterfacesResource(res.Resource):
                                           "changed; narrow scope to leave it out" % name)
         return ops
 
-    def verify(self, current, target):
-        problems = planner.describe(self.ops(current, target))
-        for name, want in sorted(target.items()):
+    def verify(self, current, plan):
+        problems = planner.describe(self.ops(current, plan))
+        for name, want in sorted(plan.target.items()):
             cur = current.get(name)
             if want is None:
                 if cur is not None:
@@ -329,31 +335,25 @@ class InterfacesResource(res.Resource):
         return problems
 
 
-def item_from_facts(name, iface):
-    """A config item (every link field, plus kind fields for creatable kinds)."""
-    item = {"name": name}
-    item.update(planner.link_state(iface))
-    kind = iface.get("kind")
-    if kind not in planner.CREATABLE_KINDS:
-        return item
-    item["kind"] = kind
-    data = iface.get("kind_data") or {}
-    if kind == "veth":
-        item["peer"] = data.get("peer")
-    elif kind in ("macvlan", "bond"):
-        item["mode"] = data.get("mode")
-        if kind == "macvlan":
-            item["parent"] = iface.get("parent")
-    elif kind == "vlan":
-        item["parent"] = iface.get("parent")
-        item["vlan_id"] = (iface.get("vlan") or data).get("id")
-    elif kind == "vxlan":
-        item["vni"] = data.get("vni")
-        item["parent"] = data.get("parent") or iface.get("parent")
-        item["dstport"] = data.get("dstport")
-        item["local"] = data.get("local")
-        item["remote"] = data.get("remote") or data.get("group")
-    return item
+    def predicted(self, current, plan):
+        facts = dict(_facts(current))
+        for name, item in sorted(plan.target.items()):
+            record = facts.get(name)
+            if item is None:
+                facts.pop(name, None)
+                if (record or {}).get("kind") == "veth":
+                    facts.pop((record.get("kind_data") or {}).get("peer"), None)
+                continue
+            facts[name] = planner.predicted_record(name, record, item)
+            peer = item.get("peer") if item.get("kind") == "veth" else None
+            if peer and peer not in facts:
+                facts[peer] = planner.predicted_record(peer, None, {"kind": "veth", "peer": name})
+        return facts
+
+
+def _facts(current):
+    """The facts interfaces map ``current`` was read from (empty offline)."""
+    return getattr(current, "context", {}).get("facts") or {}
 
 
 def check_values(item, path, creating=True):

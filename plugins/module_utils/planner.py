@@ -505,6 +505,79 @@ def link_state(facts, exact=False):
     }
 
 
+def item_from_facts(name, iface):
+    """An ``interfaces`` config item of a facts record (every link field, plus kind fields for
+    creatable kinds): what the resource compares and what the restore recreates."""
+    item = {"name": name}
+    item.update(link_state(iface))
+    kind = iface.get("kind")
+    if kind not in CREATABLE_KINDS:
+        return item
+    item["kind"] = kind
+    data = iface.get("kind_data") or {}
+    if kind == "veth":
+        item["peer"] = data.get("peer")
+    elif kind in ("macvlan", "bond"):
+        item["mode"] = data.get("mode")
+        if kind == "macvlan":
+            item["parent"] = iface.get("parent")
+    elif kind == "vlan":
+        item["parent"] = iface.get("parent")
+        item["vlan_id"] = (iface.get("vlan") or data).get("id")
+    elif kind == "vxlan":
+        item["vni"] = data.get("vni")
+        item["parent"] = data.get("parent") or iface.get("parent")
+        item["dstport"] = data.get("dstport")
+        item["local"] = data.get("local")
+        item["remote"] = data.get("remote") or data.get("group")
+    return item
+
+
+def predicted_record(name, record, item):
+    """The facts record ``record`` (None: created by the plan) with the config ``item``'s
+    link and kind fields applied: what the reader would show after the plan (check mode's
+    view for the persisted files; a real run renders them from the host as verified)."""
+    rec = dict(record or {"name": name, "kind": item.get("kind"), "flags": ["broadcast",
+                                                                             "multicast"],
+                          "admin_state": "down", "addresses": [], "txqueuelen": 1000})
+    kind = item.get("kind")
+    if record is None and kind in CREATABLE_KINDS:
+        data = {}
+        if kind == "veth":
+            data["peer"] = item.get("peer")
+        elif kind in ("macvlan", "bond"):
+            data["mode"] = item.get("mode") or ("bridge" if kind == "macvlan" else None)
+        elif kind == "vlan":
+            data["id"] = item.get("vlan_id")
+            rec["vlan"] = data
+        elif kind == "vxlan":
+            data.update(vni=item.get("vni"), local=item.get("local"), remote=item.get("remote"),
+                        parent=item.get("parent"),
+                        dstport=4789 if item.get("dstport") is None else item["dstport"])
+        rec["kind_data"] = data
+        rec["parent"] = item.get("parent") if kind != "veth" else None
+    flags = [flag for flag in rec.get("flags") or []]
+    for field, value in item.items():
+        if field == "enabled":
+            rec["admin_state"] = "up" if value else "down"
+        elif field in ("mtu", "txqueuelen", "mac", "group"):
+            rec[field] = value
+        elif field == "alias":
+            rec["alias"], rec["alias_hex"] = value or None, None
+        elif field == "master":
+            rec["master"] = value or None
+        elif field == "promisc":
+            rec["promisc_requested"] = value
+        elif field == "allmulticast":
+            rec["allmulti_requested"] = value
+        elif field in ("multicast", "arp"):
+            flag = "multicast" if field == "multicast" else "noarp"
+            present = value if field == "multicast" else not value
+            flags = [f for f in flags if f != flag] + ([flag] if present else [])
+    rec["flags"] = flags
+    return rec
+
+
 def depths(interfaces):
     """Parent-chain depth of every facts interface (cycles/unknown parents stop)."""
     result = {}

@@ -25,25 +25,22 @@ an interface name becomes ``/`` in the key (``net.ipv4.conf.eth0/100.rp_filter``
 when the first separator is a dot, dots and slashes are interchanged), and
 per-interface lines start with ``-`` so systemd-sysctl does not fail for an
 interface that does not exist yet at boot (udev applies them when it
-appears). Keys a task resets are removed from the file. The file is
-replaced atomically (temporary file in the same directory, fsync, rename);
-when the runtime values change too, it is written as the last step of
-verification, so a failure to write it rolls the runtime change back.
+appears). Keys a task resets are removed from the file. The resource only
+plans the file's new text (:meth:`SysctlsResource.plan_files`); the
+transaction writes it like every persisted file: atomically, once the
+runtime values are verified, and restores it with them on any failure.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import os
 import re
-import tempfile
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model, planner, reader
 from ansible_collections.hostnet.netif.plugins.module_utils import resource as res
-from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError, NetifError
-from ansible_collections.hostnet.netif.plugins.module_utils.transaction import HostLock
+from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError
 
 FAMILIES = ("ipv4", "ipv6")
 SPECIAL = ("all", "default")
@@ -331,7 +328,7 @@ def persist_directory(environ):
 
 
 class PersistFile:
-    """One sysctl.d file: read, plan (pure), write atomically."""
+    """One sysctl.d file: its path and its text (pure; the transaction reads and writes it)."""
 
     def __init__(self, directory, name):
         problem = file_name_error(name)
@@ -340,16 +337,6 @@ class PersistFile:
         self.directory = directory
         self.name = name
         self.path = os.path.join(directory, name)
-
-    def read(self):
-        """The file's text, or None when it does not exist."""
-        try:
-            with open(self.path, "r") as handle:
-                return handle.read()
-        except (IOError, OSError) as exc:
-            if exc.errno == errno.ENOENT:
-                return None
-            raise NetifError("could not read %s: %s" % (self.path, exc.strerror or exc))
 
     @staticmethod
     def split(text):
@@ -379,43 +366,6 @@ class PersistFile:
         lines = [HEADER] + list(foreign)
         lines += [format_line(n, f, k, v) for (n, f, k), v in sorted(entries.items(), key=order)]
         return "\n".join(lines) + "\n"
-
-    def write(self, text):
-        """Replace the file with ``text`` atomically, or remove it when ``text`` is None."""
-        if text is None:
-            try:
-                os.unlink(self.path)
-            except OSError as exc:
-                if exc.errno != errno.ENOENT:
-                    raise NetifError("could not remove %s: %s" % (self.path, exc.strerror or exc))
-            return
-        fd, temp = None, None
-        try:
-            fd, temp = tempfile.mkstemp(prefix="." + self.name + ".", suffix=".tmp",
-                                        dir=self.directory)
-            with os.fdopen(fd, "w") as handle:
-                fd = None
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temp, 0o644)
-            os.rename(temp, self.path)
-            temp = None
-            self._sync_directory()
-        except (IOError, OSError) as exc:
-            raise NetifError("could not write %s: %s" % (self.path, exc.strerror or exc))
-        finally:
-            if fd is not None:
-                os.close(fd)
-            if temp is not None and os.path.lexists(temp):
-                os.unlink(temp)
-
-    def _sync_directory(self):
-        fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _clobbered_by(ops):
@@ -461,32 +411,22 @@ class SysctlsResource(res.Resource):
         self._files = files
         self._full = full_names(params) if files is not None else None
         self.sysctl_keys = needed_keys(params, reads_resets=self._full is not None)
-        self._asked = {}
-        self._reset = {}
-        self._mtu = {}
-        self._capture = False
-        # the persist file (a PersistFile or None): its text before the task (load_persist),
-        # the text target() decides (values to set, entries to drop) and whether it is written
-        self.persist = persist
-        self.persist_before = None
-        self.persist_after = None
-        self.persist_written = False
-        self.persist_set = {}
-        self.persist_drop = []
+        self.persist = persist  # the sysctl.d file (a PersistFile), or None
 
     # -- reading -------------------------------------------------------------
     def parse_running_config(self, text):
-        self._capture = True  # a capture may leave keys out: they are planned, not refused
-        return parse_text(text)
+        document = parse_text(text)
+        document["_capture"] = True  # a capture may leave keys out: planned, not refused
+        return document
 
     def current(self, facts):
-        items = {}
+        items = res.Items(mtu={}, capture=bool(facts.get("_capture")))
         for name, iface in (facts.get("interfaces") or {}).items():
             sysctl = iface.get("sysctl") or {}
             items[name] = {"name": name, "ipv4": dict(sysctl.get("ipv4") or {}),
                            "ipv6": dict(sysctl.get("ipv6") or {})}
             if iface.get("mtu") is not None:
-                self._mtu[name] = iface["mtu"]
+                items.context["mtu"][name] = iface["mtu"]
         host = facts.get("sysctl") or {}
         for which in SPECIAL:
             item = {"name": which, "ipv4": {}, "ipv6": {}}
@@ -566,18 +506,19 @@ class SysctlsResource(res.Resource):
     def _check_against_host(self, item, path, current):
         name = item["name"]
         cur = current.get(name)
+        context = getattr(current, "context", {})
+        mtu, capture = context.get("mtu") or {}, context.get("capture")
         if cur is None:
             raise InputError(path + ".name", "interface %s does not exist" % name)
         for family in FAMILIES:
             for key, value in item[family].items():
                 where = "%s.%s.%s" % (path, family, key)
-                if cur[family].get(key) is None and not self._capture:
+                if cur[family].get(key) is None and not capture:
                     raise InputError(where, "this host's kernel has no net.%s.conf.%s.%s"
                                      % (family, name.replace(".", "/"), key))
-                if family == "ipv6" and key == "mtu" and name in self._mtu \
-                        and value > self._mtu[name]:
+                if family == "ipv6" and key == "mtu" and name in mtu and value > mtu[name]:
                     raise InputError(where, "%d exceeds the link MTU of %s (%d)"
-                                     % (value, name, self._mtu[name]))
+                                     % (value, name, mtu[name]))
 
     # -- planning ------------------------------------------------------------
     def _defaults(self, current, name, families):
@@ -595,9 +536,12 @@ class SysctlsResource(res.Resource):
         return result
 
     def target(self, current, desired, state, in_scope):
-        self._asked, self._reset = {}, {}
-        self.persist_set, self.persist_drop = {}, []
-        target = {}
+        """Plan.target, plus ``asked`` {name: {family: [keys]}} (the keys planned and
+        verified), ``resets`` {name: {(family, key)}} and, for the persist file,
+        ``persist_set`` {(name, family, key): value} and ``persist_drop`` [(name or a
+        scope predicate, family or None, key or None)]."""
+        plan = res.Plan(asked={}, persist_set={}, persist_drop=[])
+        target = plan.target
         for name, want in desired.items():
             asked = dict((f, dict(want[f])) for f in FAMILIES)
             reset = set()
@@ -611,7 +555,7 @@ class SysctlsResource(res.Resource):
                         if key in defaults[family]:
                             asked[family][key] = defaults[family][key]
                             reset.add((family, key))
-                        self.persist_drop.append((name, family, key))
+                        plan.persist_drop.append((name, family, key))
             elif state in (res.REPLACED, res.OVERRIDDEN) and name not in SPECIAL:
                 defaults = self._defaults(current, name, FAMILIES)
                 for family in FAMILIES:
@@ -619,12 +563,12 @@ class SysctlsResource(res.Resource):
                         if key not in asked[family]:
                             asked[family][key] = value
                             reset.add((family, key))
-                self.persist_drop.append((name, None, None))
+                plan.persist_drop.append((name, None, None))
             if state != res.DELETED:
                 for family in FAMILIES:
                     for key, value in want[family].items():
-                        self.persist_set[(name, family, key)] = value
-            target[name] = self._item(current, name, asked, reset)
+                        plan.persist_set[(name, family, key)] = value
+            target[name] = self._item(plan, current, name, asked, reset)
         whole_scope = state == res.OVERRIDDEN or (state == res.DELETED and not desired)
         if whole_scope and in_scope is not None:
             for name in sorted(current):
@@ -632,33 +576,33 @@ class SysctlsResource(res.Resource):
                     continue
                 asked = self._defaults(current, name, FAMILIES)
                 reset = set((f, k) for f in FAMILIES for k in asked[f])
-                item = self._item(current, name, asked, reset)
-                if state == res.OVERRIDDEN or self._changes(current, name, item):
+                item = self._item(plan, current, name, asked, reset)
+                if state == res.OVERRIDDEN or self._changes(plan, current, name, item):
                     target[name] = item
-            self.persist_drop.append((in_scope, None, None))
-        if self.persist is not None:
-            foreign, entries = PersistFile.split(self.persist_before)
-            self.persist_after = PersistFile.render(foreign, self.persisted(entries))
-        return target
+            plan.persist_drop.append((in_scope, None, None))
+        return plan
 
-    def _item(self, current, name, asked, reset):
+    @staticmethod
+    def _item(plan, current, name, asked, reset):
         cur = current.get(name) or {"ipv4": {}, "ipv6": {}}
         item = {"name": name}
         for family in FAMILIES:
             values = dict(cur.get(family) or {})
             values.update(asked[family])
             item[family] = values
-        self._asked[name] = dict((f, sorted(asked[f])) for f in FAMILIES)
-        self._reset[name] = reset
+        plan.asked[name] = dict((f, sorted(asked[f])) for f in FAMILIES)
+        plan.resets[name] = reset
         return item
 
-    def _changes(self, current, name, item):
+    @staticmethod
+    def _changes(plan, current, name, item):
         cur = current.get(name) or {}
         return any((cur.get(f) or {}).get(k) != item[f][k]
-                   for f in FAMILIES for k in self._asked[name][f])
+                   for f in FAMILIES for k in plan.asked[name][f])
 
-    def ops(self, current, target):
+    def ops(self, current, plan):
         ops = []
+        target = plan.target
         names = [n for n in SPECIAL if n in target] + sorted(n for n in target if n not in SPECIAL)
         for forced in (False, True):
             # second pass: keys a planned write of conf/all/forwarding changes as a side
@@ -672,7 +616,7 @@ class SysctlsResource(res.Resource):
                 if want is None:
                     continue
                 cur = current.get(name) or {}
-                asked = self._asked.get(name) or {}
+                asked = plan.asked.get(name) or {}
                 for family in FAMILIES:
                     for key in asked.get(family, ()):
                         value = want[family][key]
@@ -682,48 +626,33 @@ class SysctlsResource(res.Resource):
                         elif (cur.get(family) or {}).get(key) == value:
                             continue
                         ops.append(planner.SysctlOp(family, name, key, value,
-                                                    reset=(family, key) in self._reset.get(name, ()),
+                                                    reset=(family, key) in plan.resets.get(name, ()),
                                                     field="%s.%s" % (family, key)))
         return ops
 
-    def verify(self, current, target):
-        """Runtime differences; once there are none, the persist file is written (last
-        step of the transaction, so a failure to write it restores the runtime values)."""
-        problems = planner.describe(self.ops(current, target))
-        if not problems:
-            try:
-                self.write_persist()
-            except NetifError as exc:
-                problems.append(str(exc))
-        return problems
-
     # -- persistence -----------------------------------------------------------
-    def load_persist(self):
-        if self.persist is not None:
-            self.persist_before = self.persist.read()
+    def plan_files(self, current, plan, read, after=None):
+        """{path: new text or None (nothing left)} of the persist file, from its text now
+        (the values planned: the same before and after the apply)."""
+        if self.persist is None:
+            return {}
+        foreign, entries = PersistFile.split(read(self.persist.path))
+        return {self.persist.path: PersistFile.render(foreign, self.persisted(plan, entries))}
 
-    @property
-    def persist_changed(self):
-        return self.persist is not None and self.persist_after != self.persist_before
-
-    def write_persist(self):
-        if self.persist_changed and not self.persist_written:
-            self.persist.write(self.persist_after)
-            self.persist_written = True
-
-    def persisted(self, entries):
+    @staticmethod
+    def persisted(plan, entries):
         """The persist file's entries after this task (from what target() decided)."""
         result = {}
         for (name, family, key), value in entries.items():
             dropped = False
-            for who, fam, k in self.persist_drop:
+            for who, fam, k in plan.persist_drop:
                 matches = who(name) and name not in SPECIAL if callable(who) else who == name
                 if matches and fam in (None, family) and k in (None, key):
                     dropped = True
                     break
             if not dropped:
                 result[(name, family, key)] = value
-        result.update(self.persist_set)
+        result.update(plan.persist_set)
         return result
 
 
@@ -731,7 +660,8 @@ class SysctlsResource(res.Resource):
 # the task
 # ---------------------------------------------------------------------------
 def run(params, host, check_mode=False, diff=False, environ=None, lock=None):
-    """The sysctls task: the resource state machine plus the persist file; raises NetifError."""
+    """The sysctls task: the resource state machine, the persist file written by the same
+    transaction as the runtime values; raises NetifError."""
     state = params.get("state") or res.MERGED
     persist = None
     if params.get("persist") and state in res.CHANGING_STATES:
@@ -740,37 +670,10 @@ def run(params, host, check_mode=False, diff=False, environ=None, lock=None):
     files = None
     if host is not None and state in RESETTING_STATES:
         files = host.files if getattr(host, "files", None) is not None else reader.HostFiles()
-    resource = SysctlsResource(params, persist, files)
-    changing = state in res.CHANGING_STATES and not check_mode
-    if changing:
-        lock = lock if lock is not None else HostLock()
-        lock.acquire()
-    try:
-        resource.load_persist()
-        # the transaction uses the lock held here as is (across runtime and persist file)
-        runner = res.Runner(resource, params, host=host, check_mode=check_mode, diff=diff,
-                            lock=lock if changing else None)
-        result = runner.run()
-        if persist is None:
-            return result
-        if resource.persist_changed and not check_mode:
-            resource.write_persist()
-        result["persist"] = {"path": persist.path, "changed": resource.persist_changed}
-        if resource.persist_changed:
-            result["changed"] = True
-            if diff:
-                diffs = result.get("diff") or {}
-                diffs = [diffs] if diffs.get("before") or diffs.get("after") else []
-                before, after = resource.persist_before, resource.persist_after
-                diffs.append({
-                    "before": before or "", "after": after or "",
-                    "before_header": persist.path if before is not None
-                    else "%s (absent)" % persist.path,
-                    "after_header": persist.path if after is not None
-                    else "%s (removed)" % persist.path,
-                })
-                result["diff"] = diffs
-        return result
-    finally:
-        if changing:
-            lock.release()
+    result = res.Runner(SysctlsResource(params, persist, files), params, host=host,
+                        check_mode=check_mode, diff=diff, lock=lock).run()
+    written = result.pop("files", None)
+    if persist is not None:
+        result["persist"] = {"path": persist.path,
+                             "changed": any(f["changed"] for f in written or ())}
+    return result

@@ -8,18 +8,22 @@
     host = Host(run, ip_path)                 # run(argv, data=None) -> (rc, out, err)
     with Transaction(host, subsets, check_mode=False) as txn:
         facts = txn.read()                    # the snapshot (under the lock)
-        ops = planner.order(resource.plan(...))
-        if ops and not check_mode:
-            after = txn.apply(ops, verify)    # verify(after_facts) -> [problem, ...]
+        plan = resource.plan(...)             # ops, and files read with txn.read_file
+        if plan.changed and not check_mode:
+            after = txn.apply(plan.ops, verify, files=plan.files)
 
-``apply`` runs the batch ops as ONE ``ip -batch -`` process (no ``-force``,
-so ip stops at the first failing line), then the sysctl writes, re-reads the
-host and calls ``verify``. On any failure it restores the snapshot (deletes
-what the plan created, recreates what it deleted, puts link attributes,
-masters and permanent addresses back, writes old sysctl values back),
-re-reads to prove the restore worked and raises :class:`TransactionError`
-naming the failing line and the kernel's message; if the restore fails too,
-the error carries both. The lock is released on every path.
+``apply`` writes the journal (the snapshot of what it may change, files
+included), runs the batch ops as ONE ``ip -batch -`` process (no
+``-force``, so ip stops at the first failing line), then the sysctl writes,
+re-reads the host and calls ``verify``; once the runtime is verified it
+writes the files (atomically: temporary file, fsync, rename). On any failure
+it restores the snapshot (files back to their old contents, deletes what the
+plan created, recreates what it deleted, puts link attributes, masters and
+permanent addresses back, writes old sysctl values back), re-reads to prove
+the restore worked and raises :class:`TransactionError` naming the failing
+line and the kernel's message; if the restore fails too, the error carries
+both. The lock is released on every path; a journal left by a killed apply
+is restored by the next changing run (runtime and files).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -35,9 +39,11 @@ import re
 import socket
 import stat
 import struct
+import tempfile
 import time
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model, planner, reader
+from ansible_collections.hostnet.netif.plugins.module_utils.restore import affected_names, restore_plan
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import (
     CommandError,
     NetifError,
@@ -128,19 +134,22 @@ class Host:
     ``run(argv, data=None) -> (rc, stdout, stderr)`` runs an argv list (never a
     shell string), feeding ``data`` (text, sent as is) on stdin; ``ip_path`` is
     the ip binary; ``environ`` the module's environment (SSH_CONNECTION);
-    ``sysctl`` a SysctlIO and ``files`` a reader.HostFiles (tests point both
-    at fake trees); ``tied_run(argv, data, hold_fd) -> (rc, stdout, stderr)``
+    ``sysctl`` a SysctlIO, ``files`` a reader.HostFiles (tests point both
+    at fake trees) and ``text`` a :class:`TextFiles` (the files a task
+    persists to); ``tied_run(argv, data, hold_fd) -> (rc, stdout, stderr)``
     runs the batch as a child that keeps ``hold_fd`` (the lock) open and dies
     with this process (module_glue.run_tied; None: ``run`` is used).
     """
 
-    def __init__(self, run, ip_path, environ=None, sysctl=None, files=None, tied_run=None):
+    def __init__(self, run, ip_path, environ=None, sysctl=None, files=None, tied_run=None,
+                 text=None):
         self.run = run
         self.tied_run = tied_run
         self.ip_path = ip_path
         self.environ = os.environ if environ is None else environ
         self.sysctl = sysctl or SysctlIO()
         self.files = files
+        self.text = text or TextFiles()
 
     def ip(self):
         return reader.IpRunner(self.ip_path, self.run)
@@ -173,6 +182,90 @@ class SysctlIO:
                 handle.write("%s\n" % value)
         except (IOError, OSError) as exc:
             raise SysctlError("could not write %s=%s: %s" % (path, value, exc.strerror or exc))
+
+
+class FileWriteError(NetifError):
+    """A file the task persists to could not be read, written or removed."""
+
+
+def file_mode(path):
+    """The mode a persisted file gets: netplan YAML 0600 (netplan warns about, and
+    newer releases refuse, files others can read), everything else 0644."""
+    return 0o600 if path.endswith((".yaml", ".yml")) else 0o644
+
+
+def split_files(files):
+    """({path: text or None}, {path: mode}) of {path: text, (text, mode) or None}."""
+    texts, modes = {}, {}
+    for path, value in (files or {}).items():
+        if isinstance(value, tuple):
+            texts[path] = value[0]
+            if value[0] is not None and value[1] is not None:
+                modes[path] = value[1]
+        else:
+            texts[path] = value
+    return texts, modes
+
+
+class TextFiles:
+    """Reads configuration files and replaces them atomically: a temporary file in
+    the same directory, fsync, rename, fsync of the directory (so a crash leaves
+    the old or the new file, never a torn one)."""
+
+    def read(self, path):
+        """The file's text, or None when it does not exist."""
+        try:
+            with open(path, "rb") as handle:
+                return handle.read().decode("utf-8", "surrogateescape")
+        except (IOError, OSError) as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise FileWriteError("could not read %s: %s" % (path, exc.strerror or exc))
+
+    def write(self, path, text, mode=None):
+        """Replace ``path`` with ``text`` (mode ``mode`` or :func:`file_mode`), or remove it
+        when ``text`` is None."""
+        directory, name = os.path.split(path)
+        if text is None:
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                if exc.errno != errno.ENOENT:
+                    raise FileWriteError("could not remove %s: %s" % (path, exc.strerror or exc))
+            self._sync_directory(directory)
+            return
+        fd, temp = None, None
+        try:
+            fd, temp = tempfile.mkstemp(prefix="." + name + ".", suffix=".tmp", dir=directory)
+            with os.fdopen(fd, "wb") as handle:
+                fd = None
+                handle.write(text.encode("utf-8", "surrogateescape"))
+                handle.flush()
+                os.fchmod(handle.fileno(), file_mode(path) if mode is None else mode)
+                os.fsync(handle.fileno())
+            os.rename(temp, path)
+            temp = None
+            self._sync_directory(directory)
+        except (IOError, OSError) as exc:
+            raise FileWriteError("could not write %s: %s" % (path, exc.strerror or exc))
+        finally:
+            if fd is not None:
+                os.close(fd)
+            if temp is not None and os.path.lexists(temp):
+                os.unlink(temp)
+
+    @staticmethod
+    def _sync_directory(directory):
+        try:
+            fd = os.open(directory or ".", os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass  # some file systems refuse fsync on a directory; the rename stands
+        finally:
+            os.close(fd)
 
 
 # ---------------------------------------------------------------------------
@@ -341,7 +434,8 @@ class Journal:
     Record: ``version``, ``pid``, ``started`` (UTC), ``netns`` {inode, cookie},
     ``commands`` (the interrupted plan), ``names`` (interfaces it could disturb),
     ``created``, ``interfaces`` (their facts records before it, with parents and
-    masters) and ``sysctl`` [{family, dev, key, old}].
+    masters), ``sysctl`` [{family, dev, key, old}] and ``files`` {path: text
+    before, None when absent} (the files it writes once the runtime is verified).
     """
 
     def __init__(self, path):
@@ -383,8 +477,9 @@ class Journal:
         shape = (("names", list), ("created", list), ("interfaces", dict), ("sysctl", list),
                  ("commands", list), ("netns", dict))
         if not isinstance(record, dict) or record.get("version") != JOURNAL_VERSION or any(
-                not isinstance(record.get(key), kind) for key, kind in shape) or not isinstance(
-                record.get("window") or {}, dict):
+                not isinstance(record.get(key), kind) for key, kind in shape) \
+                or not isinstance(record.get("window") or {}, dict) \
+                or not isinstance(record.get("files", {}), dict):
             raise JournalError("the journal %s is not a version %d hostnet.netif journal; check "
                                "the host and remove the file" % (self.path, JOURNAL_VERSION))
         return record
@@ -464,107 +559,6 @@ def parse_batch_error(lines, rc, stderr, stdout=""):
 
 
 # ---------------------------------------------------------------------------
-# restore plan
-# ---------------------------------------------------------------------------
-def _address_ops(name, before, now):
-    """Ops putting the addresses of ``name`` back as in ``before`` (facts records; ``now``
-    None when the interface was recreated): every attribute, finite lifetimes included;
-    kernel-made addresses (IPv6 link-local ...) are left to the kernel."""
-    from ansible_collections.hostnet.netif.plugins.module_utils import addresses  # cycle via resource
-    return addresses.restore_ops(name, before.get("kind"), before.get("addresses"),
-                                 (now or {}).get("addresses"))
-
-
-def _kind_params(iface):
-    data = iface.get("kind_data") or {}
-    kind = iface.get("kind")
-    if kind == "veth":
-        return {"peer": data.get("peer")}
-    if kind in ("macvlan", "bond"):
-        return {"mode": data.get("mode"), "parent": iface.get("parent")}
-    if kind == "vlan":
-        return {"parent": iface.get("parent"), "vlan_id": (iface.get("vlan") or {}).get("id")}
-    if kind == "vxlan":
-        return {"vni": data.get("vni"), "dstport": data.get("dstport"), "parent": data.get("parent"),
-                "local": data.get("local"), "remote": data.get("remote") or data.get("group")}
-    return {}
-
-
-def restore_plan(before, now, names, created=()):
-    """Ops that take the interfaces ``names`` from ``now`` back to ``before``.
-
-    ``before``/``now`` are facts ``interfaces`` maps. Interfaces in ``created``
-    that exist now but not before are deleted; interfaces of ``names`` that
-    existed before and are gone are recreated (creatable kinds only) with their
-    attributes and permanent addresses; the rest get attributes, master and
-    permanent addresses put back.
-    """
-    ops = []
-    depth_before = planner.depths(before)
-    depth_now = planner.depths(now)
-    kinds = dict((n, i.get("kind")) for n, i in before.items())
-    handled = set()
-    for name in sorted(names):
-        if name in handled:
-            continue
-        old, cur = before.get(name), now.get(name)
-        if old is None and cur is not None:
-            if name in created:
-                peer = (cur.get("kind_data") or {}).get("peer") if cur.get("kind") == "veth" else None
-                ops.append(planner.link_delete(name, depth_now.get(name, 0),
-                                               also=(peer,) if peer else ()))
-                handled.update((name, peer))
-            continue
-        if old is None:
-            continue
-        depth = depth_before.get(name, 0)
-        if cur is None:
-            kind = old.get("kind")
-            if kind not in planner.CREATABLE_KINDS:
-                raise NetifError("cannot recreate %s: interfaces of kind %s cannot be created"
-                                 % (name, kind))
-            params = _kind_params(old)
-            ops.append(planner.link_create(name, kind, params, depth))
-            targets = [name]
-            if kind == "veth" and params.get("peer") in before:
-                targets.append(params["peer"])
-            for target in targets:
-                handled.add(target)
-                state = planner.link_state(before[target], exact=True)
-                ops.extend(planner.attribute_ops(target, before[target].get("kind"), None, state,
-                                                 depth_before.get(target, 0), master_kinds=kinds))
-                ops.extend(_address_ops(target, before[target], None))
-            continue
-        handled.add(name)
-        ops.extend(planner.attribute_ops(name, old.get("kind"), planner.link_state(cur, exact=True),
-                                         planner.link_state(old, exact=True), depth,
-                                         master_kinds=kinds))
-        ops.extend(_address_ops(name, old, cur))
-    return planner.order(ops)
-
-
-def affected_names(ops, before):
-    """Interfaces a plan can disturb: the ops' devices, what they create/delete,
-    veth peers, and the ports of masters/children of parents among them."""
-    names = set()
-    for op in ops:
-        if op.dev and op.dev not in ("all", "default"):
-            names.add(op.dev)
-        names.update(op.creates)
-        names.update(op.deletes)
-    for name in list(names):
-        iface = before.get(name) or {}
-        if iface.get("kind") == "veth":
-            peer = (iface.get("kind_data") or {}).get("peer")
-            if peer:
-                names.add(peer)
-    for other, iface in before.items():
-        if iface.get("master") in names or iface.get("parent") in names:
-            names.add(other)
-    return names
-
-
-# ---------------------------------------------------------------------------
 # the transaction
 # ---------------------------------------------------------------------------
 class Transaction:
@@ -593,6 +587,8 @@ class Transaction:
         self.lock = lock if lock is not None else HostLock()
         self.journal = Journal(self.lock.journal_path)
         self.snapshot = None
+        self.files_before = {}
+        self._record = None
         self.warnings = []
         self.recovered = None
         self.window = window
@@ -632,6 +628,13 @@ class Transaction:
             self.snapshot = document
         return document
 
+    def read_file(self, path):
+        """A file's text (None: absent); the first read is the snapshot the restore
+        writes back (under the lock outside check mode, like :meth:`read`)."""
+        if path not in self.files_before:
+            self.files_before[path] = self.host.text.read(path)
+        return self.files_before[path]
+
     def _interfaces_now(self):
         """Links and addresses as they are (for restores; not the snapshot)."""
         files = self.host.files if self.host.files is not None else reader.HostFiles()
@@ -657,13 +660,19 @@ class Transaction:
             "netns": {"inode": netns_inode(), "cookie": netns_cookie()},
             "commands": planner.describe(ops), "names": sorted(names),
             "created": sorted(set(name for op in ops for name in op.creates)),
-            "interfaces": journal_interfaces(before, names), "sysctl": olds,
+            "interfaces": journal_interfaces(before, names), "sysctl": olds, "files": {},
         }
         if self.window is not None:
             record = self.window.arm_record(self, record)
+        self._record = record
         self.journal.write(record)
         if self.window is not None:
             self.window.start(self, record)
+
+    def _journal_files(self, files):
+        """Add the old contents of ``files`` to the journal before they are written."""
+        self._record["files"] = dict((path, self.read_file(path)) for path in files)
+        self.journal.write(self._record)
 
     def _journal_stale(self, record):
         """True when the journal's namespace is gone (its inode now names another one)."""
@@ -738,6 +747,7 @@ class Transaction:
                     if self.host.sysctl.read(op) != str(item["old"]):
                         self.host.sysctl.write(op, item["old"])
                         restored.append(op.render())
+            self._put_back_files(record.get("files") or {}, restored)
         except Exception as exc:
             raise JournalError(
                 "%s was found but could not be restored: %s%s; the host may be partly changed "
@@ -746,6 +756,13 @@ class Transaction:
                     what, exc, " (restore ran: %s)" % "; ".join(restored) if restored else "",
                     self.journal.path))
         self.journal.remove()
+
+    def _put_back_files(self, olds, restored):
+        """Write back the files ``olds`` {path: text or None (absent)} that differ now."""
+        for path in sorted(olds):
+            if self.host.text.read(path) != olds[path]:
+                self.host.text.write(path, olds[path])
+                restored.append("%s %s" % ("remove" if olds[path] is None else "restore", path))
 
     def _put_back(self, before, names, created, restored):
         """Take ``names`` back to ``before`` (facts interfaces) in one batch and prove it."""
@@ -757,13 +774,18 @@ class Transaction:
             raise NetifError("after the restore these still differ: %s"
                              % "; ".join(planner.render(left)))
 
-    def apply(self, ops, verify, check_after_batch=None):
-        """Apply ``ops`` (ordered) and verify; restore and raise on any failure.
+    def apply(self, ops, verify, check_after_batch=None, files=None):
+        """Apply ``ops`` (ordered) and verify, then write ``files``; restore and raise on
+        any failure.
 
         ``verify(facts) -> [str]`` lists what still differs. ``check_after_batch()``
         (optional) runs once the batch and the sysctl writes are done, before the
         re-read, and raises to have the change restored (the management guard's
-        route check). Returns the facts read after the change.
+        route check). ``files`` {path: text, (text, mode) or None (remove)}, or a
+        function of the facts after giving them: written atomically once the
+        runtime is verified (those whose text differs from :meth:`read_file`),
+        journalled first, old contents restored with the runtime on any failure.
+        Returns the facts read after the change.
         """
         if self.check_mode:
             raise NetifError("internal error: apply() called in check mode")
@@ -771,7 +793,7 @@ class Transaction:
             raise NetifError("internal error: apply() called without the host lock")
         if self.snapshot is None:
             raise NetifError("internal error: apply() called before read()")
-        written = []
+        written, files_written = [], {}
         self._journal_write(ops)  # raises before anything changed
         try:
             run_batch(self.host, ops, hold_fd=self.lock.fd)
@@ -787,16 +809,26 @@ class Transaction:
             problems = verify(after)
             if problems:
                 raise VerifyError(problems)
+            texts, modes = split_files(files(after) if callable(files) else files)
+            texts = dict((path, text) for path, text in texts.items()
+                         if text != self.read_file(path))
+            if texts:
+                self._journal_files(texts)
+                files_written = texts
+            for path in sorted(texts):
+                self.host.text.write(path, texts[path], modes.get(path))
             if self.window is None:
                 self.journal.remove()
             return after  # with a window the journal stays armed: its watchdog or a confirm ends it
         except Exception as exc:
-            self._restore(exc, ops, written)
+            self._restore(exc, ops, written, files_written)
             raise  # _restore always raises; this keeps linters honest
 
-    def _restore(self, cause, ops, written):
+    def _restore(self, cause, ops, written, files):
         restored = []
         try:
+            self._put_back_files(dict((path, self.files_before[path]) for path in files),
+                                 restored)
             for op, old in reversed(written):
                 self.host.sysctl.write(op, old)
                 restored.append("sysctl -w net.%s.conf.%s.%s=%s" % (

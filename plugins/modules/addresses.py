@@ -45,13 +45,16 @@ requirements:
   - jsonschema and netaddr on the controller
 extends_documentation_fragment:
   - hostnet.netif.resource
+  - hostnet.netif.resource.persist
 attributes:
   check_mode:
     support: full
-    description: Computes the same plan and returns it in C(commands); nothing is changed.
+    description: Computes the same plan and returns it in C(commands) (with O(persist=true) also the
+      files, in C(files)); nothing is changed.
   diff_mode:
     support: full
-    description: Returns the affected interfaces' addresses before and after as YAML.
+    description: Returns the affected interfaces' addresses before and after as YAML, and with
+      O(persist=true) one diff per changed file.
   platform:
     support: full
     platforms: [posix]
@@ -244,6 +247,15 @@ confirm_log:
   returned: when a watchdog acted since the last changing run
   type: list
   elements: dict
+files:
+  description:
+    - With O(persist=true), the files this task wrote, removed or would change (check mode), each
+      C(path) and C(changed); a second run with the same input lists none. Files whose C(changed)
+      is true are also in C(diff) (one entry per file, with C(before_header)/C(after_header)).
+  returned: when O(persist=true) and O(state) is merged, replaced, overridden or deleted
+  type: list
+  elements: dict
+  sample: [{"path": "/etc/systemd/network/50-hostnet-edge0.network", "changed": true}]
 recovered:
   description:
     - Set when this run found the journal of an interrupted apply (a task killed while it changed addresses
@@ -256,7 +268,7 @@ recovered:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.netif.plugins.module_utils import module_glue, resource
+from ansible_collections.hostnet.netif.plugins.module_utils import linkfiles, module_glue, resource
 from ansible_collections.hostnet.netif.plugins.module_utils.addresses import (
     CONFIG_OPTIONS,
     AddressesResource,
@@ -264,6 +276,7 @@ from ansible_collections.hostnet.netif.plugins.module_utils.addresses import (
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 
 ARGUMENT_SPEC = resource.argument_spec(CONFIG_OPTIONS)
+ARGUMENT_SPEC.update((key, dict(value)) for key, value in linkfiles.PERSIST_ARGS.items())
 REQUIRED_IF = resource.RESOURCE_REQUIRED_IF
 
 
@@ -271,14 +284,14 @@ def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF,
                            supports_check_mode=True)
     host = resource.module_host(module)
-    addresses = AddressesResource()
-    runner = resource.Runner(addresses, module.params, host=host,
-                             check_mode=module.check_mode, diff=module._diff)
+    runner = resource.Runner(AddressesResource(persist=linkfiles.link_files(module.params)),
+                             module.params, host=host, check_mode=module.check_mode,
+                             diff=module._diff)
     try:
         result = runner.run()
     except NetifError as exc:
         module.fail_json(**exc.to_result())
-    module_glue.exit_with(module, result, addresses.warnings)
+    module_glue.exit_with(module, result)
 
 
 if __name__ == "__main__":

@@ -57,12 +57,16 @@ def documented_options(module):
     if isinstance(fragments, str):
         fragments = [fragments]
     assert "hostnet.netif.resource" in fragments, "resource modules extend hostnet.netif.resource"
-    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
-    # ansible's merge_fragment: the module's keys win over the fragment's, one level deep
-    for key, value in fragment.items():
-        merged = copy.deepcopy(value)
-        merged.update(options.get(key) or {})
-        options[key] = merged
+    for name in fragments:
+        if not name.startswith("hostnet.netif.resource"):
+            continue
+        attribute = name[len("hostnet.netif.resource."):].upper() or "DOCUMENTATION"
+        fragment = yaml.safe_load(getattr(ModuleDocFragment, attribute))["options"]
+        # ansible's merge_fragment: the module's keys win over the fragment's, one level deep
+        for key, value in fragment.items():
+            merged = copy.deepcopy(value)
+            merged.update(options.get(key) or {})
+            options[key] = merged
     return options
 
 

@@ -8,7 +8,7 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.hostnet.netif.plugins.module_utils import addresses as addr_mod
+from ansible_collections.hostnet.netif.plugins.module_utils import address_ops as addr_mod
 from ansible_collections.hostnet.netif.plugins.module_utils import guard, resource, transaction
 from ansible_collections.hostnet.netif.plugins.module_utils.addresses import (
     CONFIG_OPTIONS,
@@ -456,7 +456,7 @@ def test_missing_interface_fails_before_any_change(rig):
 def test_deleted_on_missing_interface_warns(rig):
     result = rig.run("deleted", [{"name": "nope0"}])
     assert result["changed"] is False
-    assert any("nope0 does not exist" in w for w in rig.resource.warnings)
+    assert any("nope0 does not exist" in w for w in result["warnings"])
 
 
 def test_same_address_twice_in_one_item(rig):

@@ -5,7 +5,7 @@ dynamic route check inside the transaction (restore, force)."""
 
 import pytest
 
-from ansible_collections.hostnet.netif.plugins.module_utils import addresses as addr_mod
+from ansible_collections.hostnet.netif.plugins.module_utils import address_ops as addr_mod
 from ansible_collections.hostnet.netif.plugins.module_utils import guard, model, planner, resource
 from ansible_collections.hostnet.netif.plugins.module_utils import sysctls, transaction
 from ansible_collections.hostnet.netif.plugins.module_utils.addresses import AddressesResource

@@ -292,3 +292,16 @@ def test_next_run_restores_an_interrupted_apply_and_reports_it(rig):
     assert any("was found and restored" in w for w in result["warnings"])
     again = rig.run("merged", [{"name": "eth1", "mtu": 9000}])
     assert again["changed"] is False and "recovered" not in again
+
+
+def test_resources_keep_no_per_call_state(rig):
+    # one instance planned twice for different hosts states: everything a task decides is
+    # in its Plan (the old resource kept _facts/_depth/_reset from the last call)
+    res = InterfacesResource()
+    before = dict(vars(res))
+    for config in ([{"name": "eth1", "mtu": 1400}], [{"name": "eth1", "alias": "x"}]):
+        lock = transaction.HostLock(rig.lock_path, timeout=5)
+        resource.Runner(res, params("replaced", config), host=rig.host, lock=lock).run()
+    assert vars(res) == before
+    plan = res.plan(res.current({}), {}, "merged")
+    assert isinstance(plan, resource.Plan) and plan.ops == [] and plan.files == {}

@@ -3,14 +3,14 @@
 rollback, the persist file and the guard, on a fake ip and a fake /proc/sys/net tree."""
 
 import copy
-import errno
+import json
 import os
 
 import pytest
 
 from ansible_collections.hostnet.netif.plugins.module_utils import guard, model, planner, resource, transaction
 from ansible_collections.hostnet.netif.plugins.module_utils import sysctls
-from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError, NetifError
+from ansible_collections.hostnet.netif.plugins.module_utils.errors import InputError
 
 from netif_fakeip import FakeIp
 from netif_testlib import FakeHost
@@ -381,29 +381,30 @@ def test_persist_file_removed_when_nothing_is_left(rig):
 def test_persist_write_failure_restores_runtime(rig, monkeypatch):
     before = rig.snapshot()
 
-    def refuse(self, text):
-        raise NetifError("could not write %s: No space left on device" % self.path)
+    def refuse(self, path, text, mode=None):
+        raise transaction.FileWriteError("could not write %s: No space left on device" % path)
 
-    monkeypatch.setattr(sysctls.PersistFile, "write", refuse)
+    monkeypatch.setattr(transaction.TextFiles, "write", refuse)
     with pytest.raises(transaction.TransactionError) as info:
         rig.run("merged", [{"name": "eth1", "ipv4": {"rp_filter": 1}}], persist=True)
     assert "No space left" in str(info.value)
     assert info.value.to_result()["restored"] is True
     assert rig.snapshot() == before
+    assert rig.persisted() is None
 
 
-def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch):
-    persist = sysctls.PersistFile(str(tmp_path), "90-x.conf")
-    persist.write("old\n")
+def test_persist_file_goes_through_the_transaction_journal(rig, monkeypatch):
+    seen = {}
+    real = transaction.TextFiles.write
 
-    def boom(src, dst):
-        raise OSError(errno.EXDEV, "Invalid cross-device link")
+    def spy(self, path, text, mode=None):
+        with open(rig.lock_path + ".journal") as handle:
+            seen["files"] = json.load(handle)["files"]
+        real(self, path, text, mode)
 
-    monkeypatch.setattr(os, "rename", boom)
-    with pytest.raises(NetifError):
-        persist.write("new\n")
-    assert (tmp_path / "90-x.conf").read_text() == "old\n"
-    assert os.listdir(str(tmp_path)) == ["90-x.conf"]
+    monkeypatch.setattr(transaction.TextFiles, "write", spy)
+    rig.run("merged", [{"name": "eth1", "ipv4": {"rp_filter": 1}}], persist=True)
+    assert seen["files"] == {str(rig.persist_dir / "90-hostnet-netif.conf"): None}
 
 
 @pytest.mark.parametrize("name", ["../x.conf", "a/b.conf", "..conf", ".hidden.conf", "x.txt",

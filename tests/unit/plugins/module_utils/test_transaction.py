@@ -2,6 +2,7 @@
 """transaction: lock, ip -batch error parsing, apply → verify → restore on a fake kernel."""
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -10,7 +11,7 @@ import time
 
 import pytest
 
-from ansible_collections.hostnet.netif.plugins.module_utils import planner, transaction
+from ansible_collections.hostnet.netif.plugins.module_utils import planner, restore, transaction
 from ansible_collections.hostnet.netif.plugins.module_utils.errors import NetifError
 
 from netif_fakeip import FakeIp, NoSysfs
@@ -294,7 +295,7 @@ def test_restore_plan_recreates_vlan_macvlan_vxlan_bond():
     request = reader.GatherRequest(gather_subset=["links", "addresses"], sysctl_keys=[])
     before, dummy = reader.gather(host_for(fake).ip(), request, NoSysfs())
     now = {"eth0": before["interfaces"]["eth0"]}
-    ops = transaction.restore_plan(before["interfaces"], now, {"eth0.5", "b0", "vx"})
+    ops = restore.restore_plan(before["interfaces"], now, {"eth0.5", "b0", "vx"})
     rendered = planner.render(ops)
     assert "link add link eth0 name eth0.5 type vlan id 5" in rendered
     assert "link add name b0 type bond mode 802.3ad" in rendered
@@ -535,3 +536,145 @@ def test_unreadable_journal_fails_clearly(tmp_path, content):
             pass
     assert lock.journal_path in str(info.value) and "remove the file" in str(info.value)
     assert fake.batches == [] and not lock.held
+
+
+def test_transaction_and_restore_import_no_resource():
+    # the one write path sits below the resources (it used to import addresses for its restore)
+    import ast
+    for module in (transaction, restore):
+        tree = ast.parse(open(module.__file__).read())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                imported.update(alias.name for alias in node.names)
+                imported.add((node.module or "").rsplit(".", 1)[-1])
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name.rsplit(".", 1)[-1] for alias in node.names)
+        assert not imported & {"addresses", "interfaces", "sysctls", "resource"}, module.__name__
+
+
+# ---------------------------------------------------------------------------
+# files: written after the runtime verify, restored with it, journalled
+# ---------------------------------------------------------------------------
+class FlakyText(transaction.TextFiles):
+    """TextFiles that fails (ENOSPC) or 'kills' the module at the write of one path."""
+
+    def __init__(self, fail_at=None, kill_at=None):
+        self.fail_at, self.kill_at, self.writes = fail_at, kill_at, []
+
+    def write(self, path, text, mode=None):
+        self.writes.append(path)
+        if path == self.kill_at:
+            raise Killed()
+        if path == self.fail_at:
+            raise transaction.FileWriteError("could not write %s: No space left on device" % path)
+        super(FlakyText, self).write(path, text, mode)
+
+
+def file_rig(tmp_path, text):
+    fake, host, lock, tied, procfs = journal_rig(tmp_path)
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "a.network").write_text("old a\n")
+    host.text = text
+    files = {str(etc / "a.network"): "new a\n", str(etc / "b.yaml"): "new b\n",
+             str(etc / "same.conf"): None}
+    ops = [planner.link_set("eth0", "alias", "x"), planner.SysctlOp("ipv4", "eth0", "rp_filter", 1)]
+    return fake, host, lock, procfs, etc, files, planner.order(ops)
+
+
+def test_files_are_written_after_verify_atomically_with_their_modes(tmp_path):
+    fake, host, lock, procfs, etc, files, ops = file_rig(tmp_path, FlakyText())
+    order = []
+    with transaction.Transaction(host, lock=lock) as txn:
+        txn.read()
+
+        def verify(facts):
+            order.append(("verify", list(host.text.writes)))
+            return []
+        txn.apply(ops, verify, files=files)
+    assert order == [("verify", [])]  # nothing written before the runtime was verified
+    # unchanged files (absent and to be absent) are not touched
+    assert host.text.writes == [str(etc / "a.network"), str(etc / "b.yaml")]
+    assert (etc / "a.network").read_text() == "new a\n"
+    assert os.stat(str(etc / "a.network")).st_mode & 0o777 == 0o644
+    assert os.stat(str(etc / "b.yaml")).st_mode & 0o777 == 0o600  # netplan
+    assert sorted(os.listdir(str(etc))) == ["a.network", "b.yaml"]  # no temporary files
+
+
+def test_file_write_failure_restores_runtime_and_files_written_before(tmp_path):
+    fake, host, lock, procfs, etc, files, ops = file_rig(
+        tmp_path, FlakyText(fail_at=None))
+    host.text.fail_at = str(etc / "b.yaml")  # a.network is written first, then the disk is full
+    before = comparable(fake.snapshot())
+    with transaction.Transaction(host, lock=lock) as txn:
+        txn.read()
+        with pytest.raises(transaction.TransactionError) as info:
+            txn.apply(ops, lambda facts: [], files=files)
+    assert "No space left on device" in str(info.value)
+    assert info.value.to_result()["restored"] is True
+    assert "restore %s" % (etc / "a.network") in info.value.restored
+    assert (etc / "a.network").read_text() == "old a\n"
+    assert not (etc / "b.yaml").exists()
+    assert comparable(fake.snapshot()) == before
+    assert (procfs / "ipv4" / "conf" / "eth0" / "rp_filter").read_text().strip() == "0"
+    assert not os.path.exists(lock.journal_path)
+
+
+def test_unwritable_directory_restores_runtime(tmp_path):
+    fake, host, lock, procfs, etc, files, ops = file_rig(tmp_path, transaction.TextFiles())
+    files = {str(tmp_path / "missing" / "c.network"): "new c\n"}  # no such directory
+    before = comparable(fake.snapshot())
+    with transaction.Transaction(host, lock=lock) as txn:
+        txn.read()
+        with pytest.raises(transaction.TransactionError) as info:
+            txn.apply(ops, lambda facts: [], files=files)
+    assert "could not write %s" % files.popitem()[0] in str(info.value)
+    assert comparable(fake.snapshot()) == before
+
+
+def test_a_crash_between_the_file_writes_is_recovered_with_the_runtime(tmp_path):
+    fake, host, lock, procfs, etc, files, ops = file_rig(tmp_path, FlakyText())
+    host.text.kill_at = str(etc / "b.yaml")  # killed after a.network was replaced
+    before = comparable(fake.snapshot())
+    with pytest.raises(Killed):
+        with transaction.Transaction(host, lock=lock) as txn:
+            txn.read()
+            txn.apply(ops, lambda facts: [], files=files)
+    assert (etc / "a.network").read_text() == "new a\n"
+    with open(lock.journal_path) as handle:
+        assert json.load(handle)["files"] == {str(etc / "a.network"): "old a\n",
+                                              str(etc / "b.yaml"): None}
+    host.text = transaction.TextFiles()
+    with transaction.Transaction(host, lock=lock) as txn:
+        pass
+    assert (etc / "a.network").read_text() == "old a\n" and not (etc / "b.yaml").exists()
+    assert comparable(fake.snapshot()) == before
+    assert "restore %s" % (etc / "a.network") in txn.recovered["restore_commands"]
+    assert not os.path.exists(lock.journal_path)
+
+
+def test_files_alone_change_without_a_batch(tmp_path):
+    fake, host, lock, procfs, etc, files, ops = file_rig(tmp_path, transaction.TextFiles())
+    with transaction.Transaction(host, lock=lock) as txn:
+        txn.read()
+        txn.apply([], lambda facts: [], files=files)
+    assert fake.batches == [] and (etc / "b.yaml").read_text() == "new b\n"
+
+
+def test_text_files_replace_atomically_and_keep_the_old_file_on_failure(tmp_path, monkeypatch):
+    text = transaction.TextFiles()
+    path = str(tmp_path / "90-x.conf")
+    text.write(path, "old\n")
+
+    def boom(src, dst):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "rename", boom)
+    with pytest.raises(transaction.FileWriteError):
+        text.write(path, "new\n")
+    assert text.read(path) == "old\n" and os.listdir(str(tmp_path)) == ["90-x.conf"]
+    monkeypatch.undo()
+    text.write(path, None)
+    assert text.read(path) is None
+    text.write(path, None)  # removing an absent file is fine
