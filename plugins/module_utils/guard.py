@@ -503,3 +503,24 @@ def route_check(session, host, force=False, warn=None):
             "not predict it, the dynamic check caught it. %s, or to move the management "
             "path on purpose" % (problem, session.describe(), FORCE_HINT))
     return check_route
+
+
+def mtu_lowered(ops, session, interfaces):
+    """Session interfaces whose MTU ``ops`` lower (sorted), empty without a session.
+
+    Not a cut the guard refuses (a new connection works), but the connection open
+    now keeps the segment size it negotiated: the controller's full-size frames
+    are dropped on the way in, no ICMP error reports it, and the connection
+    stalls on the next large transfer (measured on the lab: a task setting eth0's
+    MTU to 576 left the next task's module transfer hanging).
+    """
+    if session is None:
+        return []
+    names = set()
+    for op in ops:
+        if op.field != "mtu" or op.dev not in session.interfaces:
+            continue
+        before = (interfaces.get(op.dev) or {}).get("mtu")
+        if isinstance(op.value, int) and isinstance(before, int) and op.value < before:
+            names.add(op.dev)
+    return sorted(names)

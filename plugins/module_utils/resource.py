@@ -374,6 +374,15 @@ class Runner:
             recovered = txn.recovered
             confirm_log = txn.confirm_log
         result = self._changed_result(current, plan, after, recovered)
+        lowered = guard_mod.mtu_lowered(plan.ops, session, facts["interfaces"])
+        if lowered and after is not None:
+            # frames the controller sizes for the old MTU are dropped without an ICMP error on
+            # the way in: the connection open now stalls; the action plugin opens a new one
+            result["reset_connection"] = True
+            self.warnings.append(
+                "the MTU of %s, which carries the Ansible SSH session, went down: the connection "
+                "is reset after this task so the next one negotiates the smaller segment size"
+                % ", ".join(lowered))
         if confirm_log:
             result["confirm_log"] = confirm_log
         if window is not None:

@@ -137,6 +137,10 @@ class ResourceActionBase(ActionBase):
                 result.update(failed=True, **exc.to_result())
             return result
         result.update(run_setter(self, self.MODULE, prepared, task_vars))
+        if result.pop("reset_connection", False):
+            # the session interface's MTU went down: the connection open now stalls on the next
+            # large transfer (full-size frames dropped without an ICMP error), a new one does not
+            self._connection.reset()
         return result
 
 

@@ -152,14 +152,12 @@ def test_what_does_not_cut_is_let_through(lab, spare):
     equal = "%s/24" % offset(lab, 7)
     tasks = [
         {"hostnet.netif.addresses": {"config": [{"name": up, "addresses": [equal]}]}},
-        # the lab's veth drops frames above its MTU without an ICMP "fragmentation needed",
-        # and an SSH connection opened before the change keeps its 1448-byte MSS, so a
-        # module payload could stall in the lab (not on a network with PMTU discovery,
-        # and whether it does depended on the payload's size): the next task reconnects,
-        # which negotiates the smaller MSS; the route check and the tasks below still run
-        # over eth0
-        {"hostnet.netif.interfaces": {"config": [{"name": "eth0", "mtu": 576}]},
-         "reconnect_after": True},
+        # eth0 drops frames above its MTU without an ICMP "fragmentation needed", and the
+        # SSH connection opened before the change keeps its 1448-byte MSS, so the next
+        # task's module transfer stalled (240 s, then the play died): the setter now has
+        # the action plugin reset the connection after lowering the session interface's
+        # MTU, and the tasks below run over a new one that negotiates the smaller MSS
+        {"hostnet.netif.interfaces": {"config": [{"name": "eth0", "mtu": 576}]}},
         {"hostnet.netif.sysctls": {"config": [{"name": "eth0", "ipv4": {"arp_ignore": 2}}]}},
     ]
     undo = [
@@ -178,6 +176,7 @@ def test_what_does_not_cut_is_let_through(lab, spare):
             assert result.get("failed") is not True and result["changed"] is True, (task, result)
         assert json.loads(results[3]["stdout"])[0]["dev"] == "eth0"
         assert results[4]["stdout_lines"] == ["2", "576"]
+        assert any("connection is reset after this task" in w for w in results[1].get("warnings", []))
     finally:  # whatever the play did not undo
         lab.exec(host, ["ip", "address", "del", equal, "dev", up], check=False)
         lab.exec(host, ["ip", "link", "set", "dev", "eth0", "mtu", "1500"])

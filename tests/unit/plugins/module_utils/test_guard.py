@@ -368,3 +368,14 @@ def test_force_tolerates_a_session_whose_route_cannot_be_found(rig):
     assert "route get" in str(info.value) and rig.fake.batches == []
     result = rig.run(InterfacesResource(), [{"name": "gx0", "enabled": True}], force=True)
     assert result["changed"] is True
+
+
+def test_mtu_lowered_names_session_interfaces_whose_mtu_goes_down():
+    """Lowering the session interface's MTU makes the action plugin reset the connection;
+    raising it, or lowering another interface's, does not."""
+    found = guard.Session(CLIENT, SERVER, {"eth0"}, {SERVER})
+    facts = {"eth0": {"mtu": 1500}, "gx0": {"mtu": 1500}}
+    assert guard.mtu_lowered([planner.link_set("eth0", "mtu", 576)], found, facts) == ["eth0"]
+    assert guard.mtu_lowered([planner.link_set("eth0", "mtu", 9000)], found, facts) == []
+    assert guard.mtu_lowered([planner.link_set("gx0", "mtu", 576)], found, facts) == []
+    assert guard.mtu_lowered([planner.link_set("eth0", "mtu", 576)], None, facts) == []
