@@ -103,3 +103,56 @@ def summary_lines(report, paths, fail_on=None, reached=None):
     if others:
         lines.append("other reports: %s" % ", ".join(others))
     return lines
+
+
+class Progress:
+    """hosts done / total, rate and ETA of a long offline audit, on the console's stderr.
+
+    Only on a terminal (never in CI logs or a pipe) and only after the audit
+    has run for ``after`` seconds; one line, rewritten at most once a second.
+    ``total`` is a callable (the host count is known once the cache is listed).
+    """
+
+    def __init__(self, total, stream=None, after=2.0, clock=None):
+        import sys
+        import time
+
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self.clock = clock or time.monotonic
+        self.start = self.clock()
+        self.after = after
+        self.shown = None
+        try:
+            self.enabled = self.stream.isatty()
+        except (AttributeError, ValueError):
+            self.enabled = False
+
+    def line(self, done, now):
+        elapsed = max(now - self.start, 1e-9)
+        rate = done / elapsed
+        total = self.total()
+        text = "netif audit: %d" % done
+        if total:
+            text += "/%d hosts (%d%%)" % (total, 100 * done // total)
+        else:
+            text += " hosts"
+        text += ", %.0f hosts/s" % rate
+        if total and rate > 0:
+            text += ", ETA %ds" % max(0, round((total - done) / rate))
+        return text
+
+    def update(self, done):
+        if not self.enabled:
+            return
+        now = self.clock()
+        if now - self.start < self.after or (self.shown is not None and now - self.shown < 1.0):
+            return
+        self.shown = now
+        self.stream.write("\r" + self.line(done, now) + "\033[K")
+        self.stream.flush()
+
+    def done(self):
+        if self.enabled and self.shown is not None:
+            self.stream.write("\r\033[K")
+            self.stream.flush()

@@ -10,7 +10,15 @@ Public API (every entry point of the collection calls these):
 ``evaluate_host(policy, host, groups, facts, today)`` -> [finding, ...]
 ``fleet(policy, facts_by_host, groups_by_host, today)`` -> [finding, ...]
 ``build_report(policy, host_findings, fleet_findings, groups_by_host)`` -> report dict
-``audit(policy, facts_by_host, groups_by_host, today)`` -> report dict (all of the above)
+``run(policy, sources, groups_by_host, today)`` -> report dict: the one evaluation loop
+``audit(policy, facts_by_host, groups_by_host, today)`` -> report dict (run() on a mapping)
+``summarize(findings, passed)`` -> {"status", "counts", "rules"} of one host (reports and the
+audit action alike)
+
+A source (``HostSource``) is one host's facts document, its boot facts (in the
+document), or findings already evaluated (a live audit's registered result).
+``run`` evaluates one host at a time and keeps only what the fleet checks read
+(``FleetView``), so a streamed source never holds every host's facts at once.
 
 A finding is a dict: host, interface (None for host scope), rule, title,
 severity, status (exactly pass / fail / waived / error), expected, actual,
@@ -96,6 +104,104 @@ class HostContext:
             self.interfaces = tuple((name, iface) for name, iface in sorted(facts["interfaces"].items())
                                     if isinstance(iface, dict))
         self.ok = self.problem is None
+
+    def slim(self, view):
+        """A context that keeps only what ``view`` (the fleet rules) reads; the facts are released."""
+        out = HostContext.__new__(HostContext)
+        out.host, out.groups, out.ok, out.problem = self.host, self.groups, self.ok, self.problem
+        out.gathered = self.gathered
+        out._addresses = None
+        out.facts = view.host_part(self.facts) if self.ok else None
+        out.interfaces = tuple((view.intern(name), view.interface_part(iface))
+                               for name, iface in self.interfaces) if view.interfaces else ()
+        return out
+
+
+class FleetView:
+    """What the fleet rules of a policy read from a host: a projection of its facts.
+
+    The fleet checks run after every host was evaluated, so their input is
+    kept for the whole audit. Keeping whole documents costs kilobytes per
+    interface; this keeps only the paths the fleet rules read (selectors'
+    kind and flags, MAC, MTU, the address fields, drift values and the raw
+    sysctls their effective values are computed from) and shares equal
+    values between hosts (one ``sysctl`` block object for a thousand alike
+    interfaces).
+    """
+
+    _ADDRESS = {"address": None, "prefixlen": None, "family": None, "scope": None}
+    _UNIQUE = frozenset(("mac", "addresses"))
+
+    def __init__(self, policy):
+        iface, host = {}, {}
+        rules = policy.fleet_rules
+        self.interfaces = bool(rules)
+        if rules:
+            iface.update(kind=None, flags=None)
+        for rule in rules:
+            if rule.check in ("duplicate_address", "mtu_mismatch", "prefix_mismatch"):
+                iface["addresses"] = dict(self._ADDRESS)
+            if rule.check == "mtu_mismatch":
+                iface["mtu"] = None
+            if rule.check == "duplicate_mac":
+                iface["mac"] = None
+            for ref, dummy in rule.drift_values:
+                self._add(iface if ref.scope == "interface" else host, ref.keys)
+                if ref.effective is not None:
+                    family, key = ref.effective
+                    for extra in (key, "forwarding", "force_forwarding"):
+                        self._add(iface, ["sysctl", family, extra])
+                    self._add(host, ["sysctl", "net.%s.conf.all.%s" % (family, key)])
+        self._iface, self._host = iface, host
+        self._memo = {}
+
+    @staticmethod
+    def _add(trie, keys):
+        for position, key in enumerate(keys):
+            last = position == len(keys) - 1
+            if key in trie and trie[key] is None:
+                return  # the whole value is kept already
+            if last:
+                trie[key] = None
+            else:
+                trie = trie.setdefault(key, {})
+
+    @classmethod
+    def _project(cls, value, trie):
+        if trie is None:
+            return value
+        if isinstance(value, list):
+            if any(isinstance(key, int) for key in trie):
+                return value
+            return [cls._project(item, trie) for item in value]
+        if not isinstance(value, dict):
+            return value
+        return dict((key, cls._project(value[key], sub)) for key, sub in trie.items() if key in value)
+
+    def intern(self, value):
+        """One shared object for equal values (read-only from here on)."""
+        if isinstance(value, (dict, list)):
+            key = json.dumps(value, sort_keys=True, default=str)
+            return self._memo.setdefault(("json", key), value)
+        try:
+            return self._memo.setdefault((type(value), value), value)
+        except TypeError:
+            return value
+
+    def interface_part(self, iface):
+        out = {}
+        for key, sub in self._iface.items():
+            if key in iface:
+                value = self._project(iface[key], sub)
+                out[key] = value if key in self._UNIQUE else self.intern(value)
+        return out
+
+    def host_part(self, facts):
+        out = {}
+        for key, sub in self._host.items():
+            if key in facts:
+                out[key] = self.intern(self._project(facts[key], sub))
+        return out
 
 
 # ---------------------------------------------------------------------------
@@ -500,6 +606,32 @@ def _utc_now():
         "+00:00", "Z")
 
 
+def summarize(findings, passed=None):
+    """One host's roll-up: ``status`` (worst), ``counts`` by status, worst status per rule.
+
+    ``passed`` ({rule: count}) adds passes that were counted instead of kept.
+    The audit action's result and every report's host entries come from here.
+    """
+    counts = _empty_counts()
+    rules = {}
+    status = "pass"
+    rank_of = STATUS_RANK
+    for finding in findings:
+        current = finding["status"]
+        counts[current] += 1
+        rule_id = finding["rule"]
+        previous = rules.get(rule_id)
+        rank = rank_of[current]
+        if previous is None or rank_of[previous] < rank:
+            rules[rule_id] = current
+        if rank_of[status] < rank:
+            status = current
+    for rule_id, count in (passed or {}).items():
+        counts["pass"] += count
+        rules.setdefault(rule_id, "pass")
+    return {"status": status, "counts": counts, "rules": rules}
+
+
 def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, generated_at=None,
                  include_passed=False, today=None, passed=None):
     """The canonical report (report.schema.json) from per-host and fleet findings.
@@ -512,79 +644,50 @@ def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, 
     instead of kept as findings (bulk audits).
     """
     groups_by_host = groups_by_host or {}
+    passed = passed or {}
     catalog = policy.catalog()
-    per_host = {}
-    for host in host_findings:
-        per_host[host] = {"name": host, "groups": sorted(groups_by_host.get(host) or ()),
-                          "status": "pass", "counts": _empty_counts(), "rules": {}}
-    listed = {}
+    by_host = dict((host, [findings]) for host, findings in host_findings.items())
+    for finding in fleet_findings:
+        by_host.setdefault(finding["host"], []).append([finding])
     totals = _empty_counts()
     by_severity = dict((name, 0) for name in SEVERITIES)
     rule_counts = dict((rule_id, _empty_counts()) for rule_id in catalog)
-    rank_of = STATUS_RANK
-
-    def account(finding):
-        host = finding["host"]
-        entry = per_host.get(host)
-        if entry is None:
-            entry = per_host[host] = {"name": host, "groups": sorted(groups_by_host.get(host) or ()),
-                                      "status": "pass", "counts": _empty_counts(), "rules": {}}
-        status = finding["status"]
-        rule_id = finding["rule"]
-        entry["counts"][status] += 1
-        totals[status] += 1
-        counts = rule_counts.get(rule_id)
-        if counts is None:
-            counts = rule_counts[rule_id] = _empty_counts()
-        counts[status] += 1
-        rank = rank_of[status]
-        rules = entry["rules"]
-        previous = rules.get(rule_id)
-        if previous is None or rank_of[previous] < rank:
-            rules[rule_id] = status
-        if rank_of[entry["status"]] < rank:
-            entry["status"] = status
-        if status == "fail" or status == "error":
-            by_severity[finding["severity"]] += 1
-        if status != "pass" or include_passed:
-            if "references" in finding:  # the rules catalog carries them once
-                finding = dict(finding)
-                del finding["references"]
-            bucket = listed.get(host)
-            if bucket is None:
-                bucket = listed[host] = []
-            bucket.append(finding)
-
-    for findings in host_findings.values():
-        for finding in findings:
-            account(finding)
-    for finding in fleet_findings:
-        account(finding)
-    for host, tally in (passed or {}).items():
-        entry = per_host[host]
-        rules = entry["rules"]
-        for rule_id, count in tally.items():
-            entry["counts"]["pass"] += count
-            totals["pass"] += count
-            rule_counts[rule_id]["pass"] += count
-            rules.setdefault(rule_id, "pass")
-
-    hosts = [per_host[name] for name in sorted(per_host)]
+    hosts = []
     hosts_by_status = _empty_counts()
-    for entry in hosts:
+    ordered = []
+    for host in sorted(by_host):
+        findings = [finding for part in by_host[host] for finding in part]
+        entry = summarize(findings, passed.get(host))
+        entry = {"name": host, "groups": sorted(groups_by_host.get(host) or ()), "status": entry["status"],
+                 "counts": entry["counts"], "rules": entry["rules"]}
+        hosts.append(entry)
         hosts_by_status[entry["status"]] += 1
+        for status, count in entry["counts"].items():
+            totals[status] += count
+        listed = []
+        for finding in findings:
+            status = finding["status"]
+            counts = rule_counts.get(finding["rule"])
+            if counts is None:
+                counts = rule_counts[finding["rule"]] = _empty_counts()
+            counts[status] += 1
+            if status == "fail" or status == "error":
+                by_severity[finding["severity"]] += 1
+            if status != "pass" or include_passed:
+                if "references" in finding:  # the rules catalog carries them once
+                    finding = dict(finding)
+                    del finding["references"]
+                listed.append(finding)
+        for rule_id, count in (passed.get(host) or {}).items():
+            rule_counts[rule_id]["pass"] += count
+        listed.sort(key=lambda f: (f["rule"], f["interface"] or ""))
+        ordered.extend(listed)
     if totals["fail"]:
         result = "fail"
     elif totals["error"]:
         result = "error"
     else:
         result = "pass"
-    ordered = []
-    for entry in hosts:
-        bucket = listed.get(entry["name"])
-        if bucket:
-            bucket.sort(key=lambda f: (f["rule"], f["interface"] or ""))
-            ordered.extend(bucket)
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
         "generator": "hostnet.netif audit",
@@ -606,29 +709,74 @@ def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, 
     }
 
 
+class HostSource:
+    """One host to audit: its facts (with boot facts inside), or findings already evaluated.
+
+    ``facts`` is ``ansible_facts.netif``, a HostContext, or None (then
+    ``missing_reason`` says why). ``findings`` is ``(findings, {rule: passes})``
+    when the host was evaluated already (a live audit's registered result);
+    its facts then only feed the fleet checks. ``groups`` None: from the
+    ``groups_by_host`` given to run().
+    """
+
+    __slots__ = ("host", "facts", "groups", "missing_reason", "findings")
+
+    def __init__(self, host, facts, groups=None, missing_reason=None, findings=None):
+        self.host = host
+        self.facts = facts
+        self.groups = groups
+        self.missing_reason = missing_reason
+        self.findings = findings
+
+
+def run(policy, sources, groups_by_host=None, today=None, include_passed=False, generated_at=None,
+        stream=True, progress=None):
+    """The one evaluation loop: every host of ``sources`` (HostSource), then the fleet checks.
+
+    One host at a time: its per-host findings are evaluated (or taken as
+    given) and, with ``stream``, only what the fleet checks read is kept
+    (FleetView), so the facts of a large fleet are never all in memory.
+    ``stream=False`` keeps every HostContext (same report, byte for byte).
+    ``progress(hosts done)`` is called after each host.
+    """
+    today = audit_date(today)
+    groups_by_host = dict(groups_by_host or {})
+    view = FleetView(policy) if stream else None
+    host_findings = {}
+    passed = {}
+    contexts = {}
+    for source in sources:
+        host = source.host
+        if source.groups is not None:
+            groups_by_host[host] = source.groups
+        facts = source.facts
+        ctx = facts if isinstance(facts, HostContext) else HostContext(host, groups_by_host.get(host), facts)
+        if source.findings is not None and not include_passed:
+            host_findings[host], passed[host] = source.findings
+        else:
+            host_findings[host], passed[host] = _evaluate(policy, ctx, today, include_passed,
+                                                          source.missing_reason)
+        contexts[host] = ctx.slim(view) if view is not None else ctx
+        if progress is not None:
+            progress(len(contexts))
+    fleet_findings = fleet(policy, contexts, groups_by_host, today)
+    return build_report(policy, host_findings, fleet_findings, groups_by_host,
+                        generated_at=generated_at, include_passed=include_passed, today=today,
+                        passed=passed)
+
+
 def audit(policy, facts_by_host, groups_by_host=None, today=None, include_passed=False,
-          generated_at=None, missing_reasons=None):
-    """Evaluate every host and the fleet checks; return the report.
+          generated_at=None, missing_reasons=None, stream=False):
+    """Evaluate every host of ``{host: facts}`` and the fleet checks; return the report (see run()).
 
     ``missing_reasons`` ({host: text}) explains hosts whose facts are None.
     Passing host and interface findings are counted, not kept, unless
     ``include_passed``: memory and time stay proportional to the problems.
     """
-    today = audit_date(today)
-    groups_by_host = groups_by_host or {}
     missing_reasons = missing_reasons or {}
-    host_findings = {}
-    passed = {}
-    contexts = {}
-    for host, facts in facts_by_host.items():
-        ctx = HostContext(host, groups_by_host.get(host), facts)
-        contexts[host] = ctx
-        host_findings[host], passed[host] = _evaluate(policy, ctx, today, include_passed,
-                                                      missing_reasons.get(host))
-    fleet_findings = fleet(policy, contexts, groups_by_host, today)
-    return build_report(policy, host_findings, fleet_findings, groups_by_host,
-                        generated_at=generated_at, include_passed=include_passed, today=today,
-                        passed=passed)
+    sources = (HostSource(host, facts, missing_reason=missing_reasons.get(host))
+               for host, facts in facts_by_host.items())
+    return run(policy, sources, groups_by_host, today, include_passed, generated_at, stream=stream)
 
 
 def fail_on_reached(report, threshold):
