@@ -56,9 +56,9 @@ def playbook(workdir, text, *args, env=None, inventory="localhost,"):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def collection_playbook(workdir, extra_vars, inventory="localhost,"):
+def collection_playbook(workdir, extra_vars, inventory="localhost,", env=None):
     argv = [ansible_bin("ansible-playbook"), "-i", inventory, "-e", json.dumps(extra_vars), "hostnet.netif.audit"]
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="False")
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="False", **(env or {}))
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(workdir), timeout=300,
                           check=False)
     return proc.returncode, proc.stdout, proc.stderr
