@@ -11,6 +11,7 @@ command -v git >/dev/null 2>&1 || need+=(git)
 command -v sysctl >/dev/null 2>&1 || [ -x /usr/sbin/sysctl ] || need+=(procps)    # persist-file test
 command -v chattr >/dev/null 2>&1 || need+=(e2fsprogs)                            # failed-write test
 command -v flock >/dev/null 2>&1 || need+=(util-linux)                            # gate scripts
+[ -x /usr/bin/time ] || need+=(time)                                               # bench: peak RSS
 command -v netplan >/dev/null 2>&1 || need+=(netplan.io)     # boot facts: netplan generate --root-dir
 [ -x /lib/systemd/systemd-networkd ] || need+=(systemd)       # boot facts: Lab.reboot runs networkd
 # boot facts: keyfiles from `nmcli --offline`. Only where no init system can start the daemon:

@@ -276,6 +276,8 @@ class PluginCache:
     the 2.19 ``s<schema>_<host>`` keys and legacy ``<host>`` ones.
     """
 
+    LOOKAHEAD = 16
+
     def __init__(self, name, options=None, max_bytes=DEFAULT_MAX_BYTES):
         from ansible.plugins.loader import cache_loader
         from ansible.errors import AnsibleError
@@ -289,6 +291,12 @@ class PluginCache:
         except Exception as exc:  # a plugin's own connection or import error
             raise ValueError("fact_cache plugin %s: %s: %s" % (name, type(exc).__name__, exc))
         self.plugin = getattr(plugin, "__wrapped__", plugin)
+        if hasattr(self.plugin, "_get_cache_file_name"):
+            try:
+                if self.plugin.get_option("_prefix") is None:  # file plugins: no prefix is ""
+                    self.plugin.set_option("_prefix", "")
+            except KeyError:
+                pass
 
     def keys(self):
         try:
@@ -348,11 +356,10 @@ class PluginCache:
             match = _WRAPPED.match(key)
             by_host.setdefault(match.group(2) if match else key, []).append(key)
         tally.info["hosts_listed"] = len(by_host)
-        for host in sorted(by_host):
+        for host, entries in self._prefetched(by_host):
             chosen = None
-            for key in sorted(by_host[host], key=lambda k: _WRAPPED.match(k) is None):
+            for key, data, problem in entries:
                 tally.info["files"] += 1
-                data, problem = self._entry(key)
                 data, problem, wrapped = _decode(data, problem, _WRAPPED.match(key) is not None)
                 if chosen is None or (chosen[1] is not None and problem is None):
                     chosen = (data, problem, key)
@@ -360,3 +367,33 @@ class PluginCache:
                     break  # the current-format entry wins over a legacy one
             data, problem, key = chosen
             yield tally.host(host, _netif(data) if problem is None else None, problem, "entry %s" % key)
+
+    def _read_host(self, keys):
+        """[(key, entry, problem)] of one host's keys, the current-format key first."""
+        out = []
+        for key in sorted(keys, key=lambda k: _WRAPPED.match(k) is None):
+            data, problem = self._entry(key)
+            out.append((key, data, problem))
+            if problem is None and _WRAPPED.match(key) is not None:
+                break
+        return out
+
+    def _prefetched(self, by_host):
+        """(host, entries) in sorted host order, read LOOKAHEAD hosts ahead in a thread: a network
+        cache's round trips overlap the evaluation of the hosts before (bounded memory)."""
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        hosts = iter(sorted(by_host))
+        pending = deque()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            for host in hosts:
+                pending.append((host, pool.submit(self._read_host, by_host[host])))
+                if len(pending) >= self.LOOKAHEAD:
+                    break
+            while pending:
+                host, future = pending.popleft()
+                following = next(hosts, None)
+                if following is not None:
+                    pending.append((following, pool.submit(self._read_host, by_host[following])))
+                yield host, future.result()
