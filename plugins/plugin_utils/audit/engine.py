@@ -632,8 +632,80 @@ def summarize(findings, passed=None):
     return {"status": status, "counts": counts, "rules": rules}
 
 
+class FindingSpool:
+    """Each host's findings and pass counts on disk (a temporary file), read back one host at a time.
+
+    What keeps an audit of 100,000 hosts with millions of failing findings
+    from holding them all: only an offset per host stays in memory.
+    """
+
+    def __init__(self):
+        import tempfile
+
+        self._file = tempfile.TemporaryFile(prefix="netif-audit-")
+        self._where = {}
+        self._end = 0
+
+    def put(self, host, findings, passed):
+        import pickle
+
+        data = pickle.dumps((findings, passed), pickle.HIGHEST_PROTOCOL)
+        self._file.seek(self._end)
+        self._file.write(data)
+        self._where[host] = (self._end, len(data))
+        self._end += len(data)
+
+    def get(self, host):
+        """(findings, passed) of ``host``; ([], {}) for a host never put."""
+        import pickle
+
+        where = self._where.get(host)
+        if where is None:
+            return [], {}
+        self._file.seek(where[0])
+        return pickle.loads(self._file.read(where[1]))
+
+    def __iter__(self):
+        return iter(self._where)
+
+    def close(self):
+        self._file.close()
+
+
+class ListedFindings:
+    """The report's ``findings`` read from a FindingSpool on each iteration (re-iterable, lazy).
+
+    Same findings in the same order as build_report's in-memory list: by
+    host, then rule, then interface; fleet findings merged into their host.
+    """
+
+    def __init__(self, spool, hosts, fleet_by_host, include_passed):
+        self.spool = spool
+        self.hosts = hosts
+        self.fleet_by_host = fleet_by_host
+        self.include_passed = include_passed
+
+    def __iter__(self):
+        for host in self.hosts:
+            for finding in _listed(self.spool.get(host)[0] + self.fleet_by_host.get(host, []),
+                                   self.include_passed):
+                yield finding
+
+
+def _listed(findings, include_passed):
+    out = []
+    for finding in findings:
+        if finding["status"] != "pass" or include_passed:
+            if "references" in finding:  # the rules catalog carries them once
+                finding = dict(finding)
+                del finding["references"]
+            out.append(finding)
+    out.sort(key=lambda f: (f["rule"], f["interface"] or ""))
+    return out
+
+
 def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, generated_at=None,
-                 include_passed=False, today=None, passed=None):
+                 include_passed=False, today=None, passed=None, spool=None):
     """The canonical report (report.schema.json) from per-host and fleet findings.
 
     ``host_findings`` is ``{host: [findings]}`` with an entry for EVERY audited
@@ -642,29 +714,46 @@ def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, 
     host x rule matrix; with ``include_passed`` they are listed too.
     ``passed`` is ``{host: {rule: count}}`` for passes that were counted
     instead of kept as findings (bulk audits).
+    With a FindingSpool (``spool``), ``host_findings`` and ``passed`` are read
+    from it one host at a time and the report's ``findings`` is a
+    ListedFindings (iterable, read from the spool again by each writer).
     """
     groups_by_host = groups_by_host or {}
     passed = passed or {}
     catalog = policy.catalog()
-    by_host = dict((host, [findings]) for host, findings in host_findings.items())
+    fleet_by_host = {}
     for finding in fleet_findings:
-        by_host.setdefault(finding["host"], []).append([finding])
+        fleet_by_host.setdefault(finding["host"], []).append(finding)
+    if spool is not None:
+        names = set(spool)
+    else:
+        names = set(host_findings)
+    names.update(fleet_by_host)
+    shared = {}
     totals = _empty_counts()
     by_severity = dict((name, 0) for name in SEVERITIES)
     rule_counts = dict((rule_id, _empty_counts()) for rule_id in catalog)
     hosts = []
     hosts_by_status = _empty_counts()
     ordered = []
-    for host in sorted(by_host):
-        findings = [finding for part in by_host[host] for finding in part]
-        entry = summarize(findings, passed.get(host))
-        entry = {"name": host, "groups": sorted(groups_by_host.get(host) or ()), "status": entry["status"],
-                 "counts": entry["counts"], "rules": entry["rules"]}
+    order = sorted(names)
+    for host in order:
+        if spool is not None:
+            findings, tally = spool.get(host)
+        else:
+            findings, tally = host_findings.get(host, []), passed.get(host)
+        findings = findings + fleet_by_host.get(host, [])
+        entry = summarize(findings, tally)
+        # alike hosts share their groups, counts and rules objects (read-only from here on)
+        groups = sorted(groups_by_host.get(host) or ())
+        entry = {"name": host, "groups": shared.setdefault(("g",) + tuple(groups), groups),
+                 "status": entry["status"],
+                 "counts": shared.setdefault(("c",) + tuple(entry["counts"].values()), entry["counts"]),
+                 "rules": shared.setdefault(("r",) + tuple(sorted(entry["rules"].items())), entry["rules"])}
         hosts.append(entry)
         hosts_by_status[entry["status"]] += 1
         for status, count in entry["counts"].items():
             totals[status] += count
-        listed = []
         for finding in findings:
             status = finding["status"]
             counts = rule_counts.get(finding["rule"])
@@ -673,15 +762,12 @@ def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, 
             counts[status] += 1
             if status == "fail" or status == "error":
                 by_severity[finding["severity"]] += 1
-            if status != "pass" or include_passed:
-                if "references" in finding:  # the rules catalog carries them once
-                    finding = dict(finding)
-                    del finding["references"]
-                listed.append(finding)
-        for rule_id, count in (passed.get(host) or {}).items():
+        for rule_id, count in (tally or {}).items():
             rule_counts[rule_id]["pass"] += count
-        listed.sort(key=lambda f: (f["rule"], f["interface"] or ""))
-        ordered.extend(listed)
+        if spool is None:
+            ordered.extend(_listed(findings, include_passed))
+    if spool is not None:
+        ordered = ListedFindings(spool, order, fleet_by_host, include_passed)
     if totals["fail"]:
         result = "fail"
     elif totals["error"]:
@@ -734,14 +820,18 @@ def run(policy, sources, groups_by_host=None, today=None, include_passed=False, 
     """The one evaluation loop: every host of ``sources`` (HostSource), then the fleet checks.
 
     One host at a time: its per-host findings are evaluated (or taken as
-    given) and, with ``stream``, only what the fleet checks read is kept
-    (FleetView), so the facts of a large fleet are never all in memory.
+    given) and, with ``stream``, written to a FindingSpool while only what
+    the fleet checks read is kept (FleetView), so neither the facts nor the
+    findings of a large fleet are all in memory; the report's ``findings``
+    is then an iterable read back from the spool (reports.write_reports and
+    every writer take it).
     ``stream=False`` keeps every HostContext (same report, byte for byte).
     ``progress(hosts done)`` is called after each host.
     """
     today = audit_date(today)
     groups_by_host = dict(groups_by_host or {})
     view = FleetView(policy) if stream else None
+    spool = FindingSpool() if stream else None
     host_findings = {}
     passed = {}
     contexts = {}
@@ -752,17 +842,21 @@ def run(policy, sources, groups_by_host=None, today=None, include_passed=False, 
         facts = source.facts
         ctx = facts if isinstance(facts, HostContext) else HostContext(host, groups_by_host.get(host), facts)
         if source.findings is not None and not include_passed:
-            host_findings[host], passed[host] = source.findings
+            findings, tally = source.findings
         else:
-            host_findings[host], passed[host] = _evaluate(policy, ctx, today, include_passed,
-                                                          source.missing_reason)
+            findings, tally = _evaluate(policy, ctx, today, include_passed, source.missing_reason)
+        if spool is not None:
+            spool.put(host, findings, tally)
+        else:
+            host_findings[host], passed[host] = findings, tally
         contexts[host] = ctx.slim(view) if view is not None else ctx
         if progress is not None:
             progress(len(contexts))
     fleet_findings = fleet(policy, contexts, groups_by_host, today)
+    contexts = None
     return build_report(policy, host_findings, fleet_findings, groups_by_host,
                         generated_at=generated_at, include_passed=include_passed, today=today,
-                        passed=passed)
+                        passed=passed, spool=spool)
 
 
 def audit(policy, facts_by_host, groups_by_host=None, today=None, include_passed=False,

@@ -4,8 +4,8 @@
 """Fleet scale (issue #12): one evaluation loop, streamed, from any cache plugin.
 
 Streamed (facts released after each host, the fleet checks fed from
-FleetView's projection) and in-memory runs write byte-identical JSON
-reports; every cache plugin is read through ansible's cache_loader with the
+FleetView's projection, findings spooled to disk and read back by each
+writer) and in-memory runs write byte-identical reports in every format; every cache plugin is read through ansible's cache_loader with the
 guarantees of the jsonfile reader (bad entries are error hosts, nothing is
 ever deleted from the cache).
 """
@@ -65,9 +65,13 @@ def test_streamed_and_in_memory_reports_are_byte_identical(include_passed):
         report = engine.audit(POLICY, docs, groups_of(docs), TODAY, include_passed=include_passed,
                               generated_at="2030-06-15T00:00:00Z", missing_reasons={"h00003": "unreachable"},
                               stream=stream)
-        texts.append(reports.render(report, "json"))
-    assert texts[0] == texts[1]
-    report = json.loads(texts[0])
+        assert isinstance(report["findings"], engine.ListedFindings if stream else list)
+        # every writer, the streamed findings read back from the spool by each; a small
+        # detail_limit so the HTML and Markdown summaries cut the list
+        texts.append(dict((fmt, reports.render(report, fmt, detail_limit=150)) for fmt in reports.FORMATS))
+    for fmt in reports.FORMATS:
+        assert texts[0][fmt] == texts[1][fmt], fmt
+    report = json.loads(texts[0]["json"])
     failing = set(f["rule"] for f in report["findings"] if f["status"] == "fail")
     assert {"fleet.duplicate_address", "fleet.duplicate_mac", "fleet.mtu_mismatch", "fleet.prefix_mismatch",
             "fleet.drift"} <= failing, failing
