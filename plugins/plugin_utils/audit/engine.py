@@ -117,6 +117,9 @@ class HostContext:
         return out
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":")).encode
+
+
 class FleetView:
     """What the fleet rules of a policy read from a host: a projection of its facts.
 
@@ -181,8 +184,7 @@ class FleetView:
     def intern(self, value):
         """One shared object for equal values (read-only from here on)."""
         if isinstance(value, (dict, list)):
-            key = json.dumps(value, sort_keys=True, default=str)
-            return self._memo.setdefault(("json", key), value)
+            return self._memo.setdefault(("json", _CANONICAL(value)), value)
         try:
             return self._memo.setdefault((type(value), value), value)
         except TypeError:
