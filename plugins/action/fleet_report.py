@@ -162,12 +162,14 @@ class ActionModule(ActionBase):
                 entries = cache.hosts(info)
                 where = "fact_cache plugin %s" % plugin
             groups = groups_by_host(task_vars)
-            progress = console.Progress(lambda: info.get("hosts_listed"))
             sources = (engine.HostSource(host, doc, groups=groups.get(host) or ["all"], missing_reason=reason)
                        for host, doc, reason in entries)
-            report = engine.run(policy, sources, None, today, params["include_passed"],
-                                progress=progress.update)
-            progress.done()
+            progress = console.Progress(lambda: info.get("hosts_listed"))
+            try:
+                report = engine.run(policy, sources, None, today, params["include_passed"],
+                                    progress=progress.update)
+            finally:
+                progress.done()
         except ValueError as exc:
             result.update(failed=True, msg=str(exc))
             return None

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.integration.test_audit_offline import GATHER, collection_playbook, playbook  # noqa: E402
+from tests.integration.test_audit_offline import collection_playbook, gather_into_cache  # noqa: E402
 
 TEST_COLLECTIONS = ROOT / ".build" / "test-collections"
 TODAY = "2030-06-15"
@@ -102,10 +102,7 @@ def caches(tmp_path_factory, redis_server):
     client, connection = redis_server
     workdir = tmp_path_factory.mktemp("cache-plugins")
     gathered = workdir / "gathered"
-    rc, out, err = playbook(workdir, GATHER, "-c", "local", "-e", "ansible_python_interpreter=/usr/bin/python3",
-                            env={"ANSIBLE_CACHE_PLUGIN": "jsonfile",
-                                 "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(gathered)})
-    assert rc == 0, out + err
+    gather_into_cache(workdir, gathered)
     paths = [p for p in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(":") if p]
     paths.append(str(TEST_COLLECTIONS))
     env = {"ANSIBLE_COLLECTIONS_PATH": ":".join(paths)}

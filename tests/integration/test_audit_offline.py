@@ -64,14 +64,19 @@ def collection_playbook(workdir, extra_vars, inventory="localhost,", env=None):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("audit-offline")
-    cache_dir = workdir / "cache"
+def gather_into_cache(workdir, cache_dir):
+    """This machine's facts, as the default policy needs them, into a jsonfile cache written by ansible-core."""
     rc, out, err = playbook(workdir, GATHER, "-c", "local", "-e", "ansible_python_interpreter=/usr/bin/python3",
                             env={"ANSIBLE_CACHE_PLUGIN": "jsonfile",
                                  "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(cache_dir)})
     assert rc == 0, out + err
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("audit-offline")
+    cache_dir = workdir / "cache"
+    gather_into_cache(workdir, cache_dir)
     entries = os.listdir(cache_dir)
     assert len(entries) == 1, entries
     source = cache_dir / entries[0]

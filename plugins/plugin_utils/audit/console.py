@@ -106,7 +106,7 @@ def summary_lines(report, paths, fail_on=None, reached=None):
 
 
 class Progress:
-    """hosts done / total, rate and ETA of a long offline audit, on the console's stderr.
+    """hosts done / total, rate and ETA of a long offline audit, on the user's terminal.
 
     Only on a terminal (never in CI logs or a pipe) and only after the audit
     has run for ``after`` seconds; one line, rewritten at most once a second.
@@ -114,19 +114,41 @@ class Progress:
     """
 
     def __init__(self, total, stream=None, after=2.0, clock=None):
-        import sys
         import time
 
         self.total = total
-        self.stream = stream if stream is not None else sys.stderr
         self.clock = clock or time.monotonic
         self.start = self.clock()
         self.after = after
         self.shown = None
+        self.owned = stream is None
+        self.stream = stream if stream is not None else self._terminal()
         try:
-            self.enabled = self.stream.isatty()
+            self.enabled = self.stream is not None and self.stream.isatty()
         except (AttributeError, ValueError):
             self.enabled = False
+
+    @staticmethod
+    def _terminal():
+        """A writer to ansible's stderr when that is a terminal, else None (CI, pipes, cron).
+
+        An action plugin runs in an ansible worker: its own stdio is /dev/null
+        and it has no controlling terminal, so the line goes through ansible's
+        Display (proxied to the main process, which prints it) and the test for
+        a terminal is made on the main process's stderr (the worker's parent).
+        """
+        import os
+
+        try:
+            fd = os.open("/proc/%d/fd/2" % os.getppid(), os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
+        except OSError:
+            return None
+        try:
+            if not os.isatty(fd):
+                return None
+        finally:
+            os.close(fd)
+        return _DisplayLine()
 
     def line(self, done, now):
         elapsed = max(now - self.start, 1e-9)
@@ -156,3 +178,29 @@ class Progress:
         if self.enabled and self.shown is not None:
             self.stream.write("\r\033[K")
             self.stream.flush()
+        if self.owned and self.stream is not None:
+            self.stream.close()
+            self.stream = None
+            self.enabled = False
+
+
+class _DisplayLine:
+    """A minimal stream over ansible's Display (stderr, no newline) for Progress."""
+
+    def __init__(self):
+        from ansible.utils.display import Display
+
+        self.display = Display()
+
+    @staticmethod
+    def isatty():
+        return True
+
+    def write(self, text):
+        self.display.display(text, stderr=True, newline=False)
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
