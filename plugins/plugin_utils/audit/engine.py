@@ -74,7 +74,7 @@ class HostContext:
     """One host's facts document, checked once and indexed for the rules."""
 
     __slots__ = ("host", "groups", "facts", "ok", "problem", "gathered", "interfaces",
-                 "_addresses")
+                 "_addresses", "macs")
 
     def __init__(self, host, groups, facts):
         self.host = host
@@ -84,6 +84,7 @@ class HostContext:
         self.gathered = frozenset()
         self.interfaces = ()
         self._addresses = None
+        self.macs = None  # slim contexts: the MACs apart from interfaces' shared dicts
         if facts is None:
             self.problem = "no facts: the host was unreachable or gathering failed"
         elif not isinstance(facts, dict):
@@ -108,12 +109,22 @@ class HostContext:
     def slim(self, view):
         """A context that keeps only what ``view`` (the fleet rules) reads; the facts are released."""
         out = HostContext.__new__(HostContext)
-        out.host, out.groups, out.ok, out.problem = self.host, self.groups, self.ok, self.problem
-        out.gathered = self.gathered
+        out.host, out.ok, out.problem = self.host, self.ok, self.problem
+        out.groups, out.gathered = view.intern(self.groups), view.intern(self.gathered)
         out._addresses = None
+        out.macs = None
         out.facts = view.host_part(self.facts) if self.ok else None
-        out.interfaces = tuple((view.intern(name), view.interface_part(iface))
-                               for name, iface in self.interfaces) if view.interfaces else ()
+        if not view.interfaces:
+            out.interfaces = ()
+        elif view.split_mac:
+            # an interface's MAC is unique, the rest mostly alike: one shared dict for the
+            # alike part, the MACs in a tuple beside (fleet.duplicate_mac reads them there)
+            out.macs = tuple(iface.get("mac") for name, iface in self.interfaces)
+            out.interfaces = tuple((view.intern(name), view.interface_part(iface, shared=True))
+                                   for name, iface in self.interfaces)
+        else:
+            out.interfaces = tuple((view.intern(name), view.interface_part(iface))
+                                   for name, iface in self.interfaces)
         return out
 
 
@@ -155,6 +166,11 @@ class FleetView:
                     for extra in (key, "forwarding", "force_forwarding"):
                         self._add(iface, ["sysctl", family, extra])
                     self._add(host, ["sysctl", "net.%s.conf.all.%s" % (family, key)])
+        # MACs apart unless a drift value reads them too
+        self.split_mac = "mac" in iface and not any(
+            ref.scope == "interface" and ref.keys[0] == "mac" for rule in rules for ref, dummy in rule.drift_values)
+        if self.split_mac:
+            del iface["mac"]
         self._iface, self._host = iface, host
         self._memo = {}
 
@@ -190,13 +206,22 @@ class FleetView:
         except TypeError:
             return value
 
-    def interface_part(self, iface):
+    def interface_part(self, iface, shared=False):
+        """The projected interface; ``shared``: one object for equal projections (no MAC in it)."""
         out = {}
-        for key, sub in self._iface.items():
-            if key in iface:
-                value = self._project(iface[key], sub)
-                out[key] = value if key in self._UNIQUE else self.intern(value)
-        return out
+        key = []
+        for name, sub in self._iface.items():
+            if name in iface:
+                value = self._project(iface[name], sub)
+                if name in self._UNIQUE:
+                    key.append((name, _CANONICAL(value) if shared else None))
+                else:
+                    value = self.intern(value)
+                    key.append((name, id(value)))  # interned: equal values are one object
+                out[name] = value
+        if not shared:
+            return out
+        return self._memo.setdefault(("iface",) + tuple(key), out)
 
     def host_part(self, facts):
         out = {}

@@ -82,7 +82,9 @@ def test_the_projection_keeps_only_what_fleet_rules_read():
     doc = fleet_docs(1)["h00000"]
     ctx = engine.HostContext("h", ["all"], doc).slim(engine.FleetView(POLICY))
     eth0 = dict(ctx.interfaces)["eth0"]
-    assert set(eth0) == {"kind", "flags", "mac", "mtu", "addresses", "sysctl"}
+    assert set(eth0) == {"kind", "flags", "mtu", "addresses", "sysctl"}
+    names = [name for name, dummy in ctx.interfaces]
+    assert ctx.macs[names.index("eth0")] == doc["interfaces"]["eth0"]["mac"]  # MACs apart
     assert set(eth0["addresses"][0]) == {"address", "prefixlen", "family", "scope"}
     assert set(eth0["sysctl"]["ipv4"]) <= {"rp_filter", "forwarding", "force_forwarding"}
     assert set(ctx.facts) == {"sysctl"} and len(ctx.facts["sysctl"]) <= 3
@@ -94,6 +96,9 @@ def test_equal_values_are_one_object_across_hosts():
     slim = [engine.HostContext(h, ["all"], docs[h]).slim(view) for h in ("h00001", "h00002")]
     first, second = (dict(ctx.interfaces)["eth1"] for ctx in slim)
     assert first["sysctl"] is second["sysctl"] and first["flags"] is second["flags"]
+    loopbacks = [dict(ctx.interfaces)["lo"] for ctx in slim]
+    assert loopbacks[0] is loopbacks[1]  # the whole interface, when nothing in it is the host's own
+    assert slim[0].groups is slim[1].groups
 
 
 def test_summarize_is_the_hosts_roll_up_of_the_report():
