@@ -45,7 +45,13 @@ def failing_rules(report):
 def expired_waivers(report):
     """One entry per expired waiver: rule, expires, reason, source, hosts (sorted)."""
     grouped = {}
-    for finding in report["findings"]:
+    # only the hosts that have an expired waiver are read (a spooled report reads them from disk)
+    hosts = set(host["name"] for host in report["hosts"] if RULE_WAIVER_EXPIRED in host["rules"])
+    if not hosts:
+        return []
+    from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.engine import findings_of
+
+    for finding in findings_of(report, hosts):
         if finding["rule"] != RULE_WAIVER_EXPIRED:
             continue
         waiver = finding.get("waiver") or {}

@@ -725,10 +725,25 @@ class ListedFindings:
         self.include_passed = include_passed
 
     def __iter__(self):
+        return self.of_hosts(None)
+
+    def of_hosts(self, wanted):
+        """The findings of the hosts in ``wanted`` only (None: all), in report order: a writer that
+        shows a few hosts reads only theirs."""
         for host in self.hosts:
+            if wanted is not None and host not in wanted:
+                continue
             for finding in _listed(self.spool.get(host)[0] + self.fleet_by_host.get(host, []),
                                    self.include_passed):
                 yield finding
+
+
+def findings_of(report, hosts):
+    """The report's listed findings of ``hosts`` (a set), read from disk only for them when spooled."""
+    findings = report["findings"]
+    if isinstance(findings, ListedFindings):
+        return findings.of_hosts(hosts)
+    return (finding for finding in findings if finding["host"] in hosts)
 
 
 def _listed(findings, include_passed):

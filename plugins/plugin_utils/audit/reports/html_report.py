@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.reports import _text
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.policy import SEVERITIES, SEVERITY_RANK
 
@@ -126,8 +127,8 @@ def _shown_findings(report, hosts, detail_limit):
                 wanted.add(host["name"])
                 left -= count
     by_host = {}
-    for finding in report["findings"]:
-        if finding["status"] != "pass" and (wanted is None or finding["host"] in wanted):
+    for finding in (report["findings"] if wanted is None else engine.findings_of(report, wanted)):
+        if finding["status"] != "pass":
             by_host.setdefault(finding["host"], []).append(finding)
     return by_host
 

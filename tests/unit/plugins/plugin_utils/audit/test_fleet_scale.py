@@ -208,3 +208,16 @@ def test_progress_shows_done_total_rate_and_eta_on_a_terminal_only():
     quiet.update(999)
     assert piped.getvalue() == ""
     assert os.environ.get("CI") is None or not piped.isatty()
+
+
+def test_expired_waivers_are_read_back_from_the_spool():
+    # console.expired_waivers reads only the hosts whose rules include audit.waiver_expired
+    policy = engine.load_policy(["cis_network", "fleet"], waivers=[
+        {"rule": "cis_network.ipv4_rp_filter", "hosts": ["h00013", "h00026"], "reason": "old router",
+         "expires": "2030-06-01"}])
+    docs = fleet_docs(40)
+    got = []
+    for stream in (False, True):
+        report = engine.audit(policy, docs, groups_of(docs), TODAY, stream=stream)
+        got.append(console.expired_waivers(report))
+    assert got[0] == got[1] and got[0][0]["hosts"] == ["h00013", "h00026"], got
