@@ -34,6 +34,8 @@ __metaclass__ = type
 
 import datetime
 import json
+import pickle
+import tempfile
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import factpath, factshape, promiscuity
@@ -675,19 +677,17 @@ class FindingSpool:
     """Each host's findings and pass counts on disk (a temporary file), read back one host at a time.
 
     What keeps an audit of 100,000 hosts with millions of failing findings
-    from holding them all: only an offset per host stays in memory.
+    from holding them all: only an offset per host stays in memory. pickle is
+    safe here: the file is unlinked from the start (TemporaryFile, mode 0600)
+    and only this process writes and reads it.
     """
 
     def __init__(self):
-        import tempfile
-
         self._file = tempfile.TemporaryFile(prefix="netif-audit-")
         self._where = {}
         self._end = 0
 
     def put(self, host, findings, passed):
-        import pickle
-
         data = pickle.dumps((findings, passed), pickle.HIGHEST_PROTOCOL)
         self._file.seek(self._end)
         self._file.write(data)
@@ -696,8 +696,6 @@ class FindingSpool:
 
     def get(self, host):
         """(findings, passed) of ``host``; ([], {}) for a host never put."""
-        import pickle
-
         where = self._where.get(host)
         if where is None:
             return [], {}
