@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 PYTEST      := $(BIN)/python -m pytest -p no:cacheprovider
 
 .PHONY: lab lab-down help setup os-deps venv collection test unit integration sanity lint build doc-check audit demo bench clean \
-        yamllint changelog-lint ee-check changelog
+        yamllint changelog-lint ee-check changelog test-collections
 
 help:
 	@echo "make audit   - audit this machine with the default baseline (reports on disk)"
@@ -42,8 +42,12 @@ collection:
 unit: venv collection
 	bash .ci/pytest-run.sh $(PYTEST) tests/unit
 
-integration: setup
+integration: setup test-collections
 	bash .ci/pytest-run.sh $(PYTEST) tests/integration
+
+# Pinned test-only collections (community.general for the Redis fact cache test).
+test-collections: venv
+	@bash .ci/test-collections.sh
 
 # build, doc-check and sanity each run on a staged copy of the tree (.ci/stage.sh).
 build: venv

@@ -11,6 +11,7 @@ command -v git >/dev/null 2>&1 || need+=(git)
 command -v sysctl >/dev/null 2>&1 || [ -x /usr/sbin/sysctl ] || need+=(procps)    # persist-file test
 command -v chattr >/dev/null 2>&1 || need+=(e2fsprogs)                            # failed-write test
 command -v flock >/dev/null 2>&1 || need+=(util-linux)                            # gate scripts
+[ -x /usr/bin/time ] || need+=(time)                                               # bench: peak RSS
 command -v netplan >/dev/null 2>&1 || need+=(netplan.io)     # boot facts: netplan generate --root-dir
 [ -x /lib/systemd/systemd-networkd ] || need+=(systemd)       # boot facts: Lab.reboot runs networkd
 # boot facts: keyfiles from `nmcli --offline`. Only where no init system can start the daemon:
@@ -27,6 +28,30 @@ if [ "${#need[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# fleet audit: the Redis fact cache test runs its own redis-server on a unix socket in a temp
+# dir. Installed with invoke-rc.d refusing to start services (policy-rc.d exit 101, Debian's
+# mechanism), so the package never leaves a daemon on the root namespace's port 6379.
+if [ ! -x /usr/bin/redis-server ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing Debian package: redis-server (run as root, or install it)" >&2
+    exit 1
+  fi
+  echo "installing Debian package: redis-server (not started)"
+  export DEBIAN_FRONTEND=noninteractive
+  guard=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    guard=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' >"$guard"
+    chmod 755 "$guard"
+  fi
+  status=0
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null; } || status=$?
+  [ -z "$guard" ] || rm -f "$guard"
+  [ "$status" -eq 0 ] || exit "$status"
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now redis-server >/dev/null 2>&1 || true   # not at the next boot either
+  fi
 fi
 # boot facts: ifquery reads ifupdown files exactly as ifup does. Extracted into .build, never
 # installed: the package's postinst writes /etc/network/interfaces and enables networking.service.

@@ -77,15 +77,11 @@ class ActionModule(ActionBase):
         except ValueError as exc:  # a malformed 'today'
             result.update(failure("today", "a date YYYY-MM-DD", "%r (%s)" % (params["today"], exc)))
             return result
-        summary = {"pass": sum(passed.values()), "fail": 0, "waived": 0, "error": 0}
-        status = "pass"
-        for finding in findings:
-            summary[finding["status"]] += 1
-            if engine.STATUS_RANK[finding["status"]] > engine.STATUS_RANK[status]:
-                status = finding["status"]
-        result.update(findings=engine.with_references(policy, findings), passed=passed, summary=summary,
-                      status=status, remediation=dict(engine.remediation_plan(policy, findings),
-                                                      boot=boot.remediation_plan(findings)))
+        rollup = engine.summarize(findings, passed)
+        result.update(findings=engine.with_references(policy, findings), passed=passed,
+                      summary=rollup["counts"], status=rollup["status"],
+                      remediation=dict(engine.remediation_plan(policy, findings),
+                                       boot=boot.remediation_plan(findings)))
         if facts is None:
             result["facts_error"] = reason or "the host has no ansible_facts.netif"
         return result

@@ -5,8 +5,10 @@
 
 Live: every play host's registered ``hostnet.netif.audit`` result and
 ``ansible_facts.netif`` come from hostvars (read raw, without templating).
-Offline: ``fact_cache`` names a jsonfile fact cache directory; every host in
-it is evaluated in this one call and no host is contacted. Either way the
+Offline: ``fact_cache`` names a jsonfile fact cache directory, or
+``fact_cache_plugin`` any Ansible cache plugin (community.general.redis ...);
+every host in it is read and evaluated in this one call, one host at a time,
+and no host is contacted. Either way the
 result stays small (summary and report paths): the findings are in the files.
 """
 
@@ -19,8 +21,7 @@ import gc
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.hostnet.netif.plugins.modules.fleet_report import ARGUMENT_SPEC
-from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import console, engine, reports
-from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.factcache import read_fact_cache
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import console, engine, factcache, reports
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.hostvars import (
     groups_by_host,
     plain,
@@ -104,23 +105,10 @@ class ActionModule(ActionBase):
             result.update(failure("fact_cache_max_size", "1 (MiB) or more", params["fact_cache_max_size"]))
             return result
 
-        if params["fact_cache"]:
-            try:
-                facts_by_host, info = read_fact_cache(params["fact_cache"], params["fact_cache_prefix"],
-                                                      params["fact_cache_max_size"] * 1048576)
-            except ValueError as exc:
-                result.update(failed=True, msg=str(exc))
+        if params["fact_cache"] or params["fact_cache_plugin"]:
+            report = self._offline(policy, params, task_vars, today, result)
+            if report is None:
                 return result
-            if not facts_by_host:
-                result.update(failed=True, msg="fact_cache %s: no cache files%s" % (
-                    params["fact_cache"], (" with prefix %r" % params["fact_cache_prefix"])
-                    if params["fact_cache_prefix"] else ""), cache=info)
-                return result
-            groups = groups_by_host(task_vars, list(facts_by_host))
-            reasons = info.pop("reasons")
-            report = engine.audit(policy, facts_by_host, groups, today, params["include_passed"],
-                                  missing_reasons=reasons)
-            result["cache"] = info
         else:
             report = self._live(policy, params, task_vars, today)
 
@@ -152,15 +140,58 @@ class ActionModule(ActionBase):
                       failing_hosts=failing[:FAILING_HOSTS_CAP], msg=msg)
         return result
 
+    @staticmethod
+    def _offline(policy, params, task_vars, today, result):
+        """The report of every host of the fact cache, read and evaluated one host at a time."""
+        info = {}
+        max_bytes = params["fact_cache_max_size"] * 1048576
+        plugin = params["fact_cache_plugin"]
+        options = dict(params["fact_cache_options"] or {})
+        directory = params["fact_cache"]
+        prefix = params["fact_cache_prefix"] or options.get("prefix") or ""
+        if plugin in factcache.FILE_PLUGINS and options.get("connection") and not directory:
+            directory = options["connection"]  # jsonfile: read the directory directly, much faster
+        try:
+            if directory and plugin in (None,) + factcache.FILE_PLUGINS:
+                entries = factcache.iter_fact_cache(directory, prefix, max_bytes, info)
+                where = "fact_cache %s" % directory
+            else:
+                if prefix:
+                    options["prefix"] = prefix
+                cache = factcache.PluginCache(plugin, options, max_bytes)
+                entries = cache.hosts(info)
+                where = "fact_cache plugin %s" % plugin
+            groups = groups_by_host(task_vars)
+            sources = (engine.HostSource(host, doc, groups=groups.get(host) or ["all"], missing_reason=reason)
+                       for host, doc, reason in entries)
+            progress = console.Progress(lambda: info.get("hosts_listed"))
+            try:
+                report = engine.run(policy, sources, None, today, params["include_passed"],
+                                    progress=progress.update)
+            finally:
+                progress.done()
+        except ValueError as exc:
+            result.update(failed=True, msg=str(exc))
+            return None
+        if not report["hosts"]:
+            result.update(failed=True, msg="%s: no cache entries%s" % (
+                where, (" with prefix %r" % prefix) if prefix else ""), cache=info)
+            return None
+        result["cache"] = info
+        return report
+
     def _live(self, policy, params, task_vars, today):
         hosts = params["hosts"] or task_vars.get("ansible_play_hosts_all") \
             or [task_vars.get("inventory_hostname", "localhost")]
         hosts = [str(h) for h in hosts]
         hostvars = task_vars.get("hostvars") or {}
         groups = groups_by_host(task_vars, hosts)
-        host_findings = {}
-        passed = {}
-        contexts = {}
+        return engine.run(policy, self._live_sources(policy, params, hosts, hostvars), groups, today,
+                          params["include_passed"])
+
+    @staticmethod
+    def _live_sources(policy, params, hosts, hostvars):
+        """One HostSource per play host: this run's facts and, when usable, its registered findings."""
         for host in hosts:
             variables = _host_vars(hostvars, host)
             registered = variables.get(params["results_var"]) if hasattr(variables, "get") else None
@@ -168,17 +199,5 @@ class ActionModule(ActionBase):
             facts = None
             if reason is None and hasattr(variables, "get"):
                 facts = (variables.get("ansible_facts") or {}).get("netif")
-            ctx = engine.HostContext(host, groups.get(host), plain(facts))
-            contexts[host] = ctx
-            registered = None if params["include_passed"] else _registered_findings(registered, policy)
-            if registered is not None:
-                host_findings[host], passed[host] = registered
-            elif params["include_passed"]:
-                host_findings[host] = engine.evaluate_host(policy, host, ctx.groups, ctx, today,
-                                                           missing_reason=reason)
-            else:
-                host_findings[host], passed[host] = engine.evaluate_host_counted(
-                    policy, host, ctx.groups, ctx, today, missing_reason=reason)
-        fleet_findings = engine.fleet(policy, contexts, groups, today)
-        return engine.build_report(policy, host_findings, fleet_findings, groups,
-                                   include_passed=params["include_passed"], today=today, passed=passed)
+            yield engine.HostSource(host, plain(facts), missing_reason=reason,
+                                    findings=_registered_findings(registered, policy))

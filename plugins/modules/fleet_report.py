@@ -19,8 +19,9 @@ description:
     drift from the group majority), and writes one report in each of O(formats) to O(report_dir).
   - Every play host gets an entry in the report, including hosts that were unreachable or whose
     gathering failed (an V(error) finding C(audit.facts_unavailable)).
-  - "Offline: with O(fact_cache) it audits every host of an Ansible C(jsonfile) fact cache
-    directory in this one call and contacts no host; hosts evaluated this way need not be in
+  - "Offline: with O(fact_cache) (a C(jsonfile) directory) or O(fact_cache_plugin) (any Ansible
+    cache plugin, for example C(community.general.redis)) it audits every host of the fact cache
+    in this one call, one host at a time, and contacts no host; hosts evaluated this way need not be in
     the play (groups come from the inventory when the host is in it)."
   - Runs entirely on the controller as an action plugin; use it with C(run_once).
   - Fails the task when a V(fail) or V(error) finding reaches O(fail_on), after the reports are written.
@@ -85,6 +86,24 @@ options:
         C(<prefix><host>) and store the facts as they are. Both layouts are read. The facts
         document is the C(netif) key."
     type: path
+  fact_cache_plugin:
+    description:
+      - Audit offline from any Ansible cache plugin, loaded as a play loads it (its collection
+        must be installed), for example V(community.general.redis), V(community.general.memcached),
+        V(community.general.mongodb), V(community.general.yaml), V(community.general.pickle) or
+        V(ansible.builtin.jsonfile). Hosts are read one at a time; the audit never writes or
+        deletes an entry.
+      - With V(jsonfile) and a C(connection) (or O(fact_cache)) the directory is read directly.
+      - A bad entry (not JSON, expired, larger than O(fact_cache_max_size), without C(netif)
+        facts or with malformed ones) is one host with an V(error) finding.
+    type: str
+  fact_cache_options:
+    description:
+      - The options of O(fact_cache_plugin). V(connection), V(prefix) and V(timeout) are the
+        plugin's C(_uri), C(_prefix) and C(_timeout) (C(fact_caching_connection),
+        C(fact_caching_prefix), C(fact_caching_timeout)); other keys are passed as they are.
+      - "Example for Redis: C({connection: '127.0.0.1:6379:0', prefix: 'ansible_facts', timeout: 0})."
+    type: dict
   fact_cache_prefix:
     description: The cache's C(fact_caching_prefix); files without it are ignored.
     type: str
@@ -139,6 +158,15 @@ EXAMPLES = r"""
     formats: [json, html]
   run_once: true
   delegate_to: localhost
+
+- name: Audit every host of a Redis fact cache
+  hostnet.netif.fleet_report:
+    fact_cache_plugin: community.general.redis
+    fact_cache_options:
+      connection: "127.0.0.1:6379:0"
+      prefix: ansible_facts
+  run_once: true
+  delegate_to: localhost
 """
 
 RETURN = r"""
@@ -181,7 +209,7 @@ policy:
   type: dict
 cache:
   description: In offline mode, how many cache files were read and which could not be used.
-  returned: when O(fact_cache) is given, unless O(fail_on) is reached
+  returned: when O(fact_cache) or O(fact_cache_plugin) is given, unless O(fail_on) is reached
   type: dict
 """
 
@@ -195,6 +223,8 @@ ARGUMENT_SPEC = dict(
                  default=["json", "junit", "markdown", "html"]),
     fail_on=dict(type="str", choices=["never", "info", "low", "medium", "high", "critical"], default="never"),
     fact_cache=dict(type="path"),
+    fact_cache_plugin=dict(type="str"),
+    fact_cache_options=dict(type="dict"),
     fact_cache_prefix=dict(type="str", default=""),
     fact_cache_max_size=dict(type="int", default=64),
     hosts=dict(type="list", elements="str"),

@@ -56,22 +56,27 @@ def playbook(workdir, text, *args, env=None, inventory="localhost,"):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def collection_playbook(workdir, extra_vars, inventory="localhost,"):
+def collection_playbook(workdir, extra_vars, inventory="localhost,", env=None):
     argv = [ansible_bin("ansible-playbook"), "-i", inventory, "-e", json.dumps(extra_vars), "hostnet.netif.audit"]
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="False")
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="False", **(env or {}))
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(workdir), timeout=300,
                           check=False)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def gather_into_cache(workdir, cache_dir):
+    """This machine's facts, as the default policy needs them, into a jsonfile cache written by ansible-core."""
+    rc, out, err = playbook(workdir, GATHER, "-c", "local", "-e", "ansible_python_interpreter=/usr/bin/python3",
+                            env={"ANSIBLE_CACHE_PLUGIN": "jsonfile",
+                                 "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(cache_dir)})
+    assert rc == 0, out + err
 
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("audit-offline")
     cache_dir = workdir / "cache"
-    rc, out, err = playbook(workdir, GATHER, "-c", "local", "-e", "ansible_python_interpreter=/usr/bin/python3",
-                            env={"ANSIBLE_CACHE_PLUGIN": "jsonfile",
-                                 "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(cache_dir)})
-    assert rc == 0, out + err
+    gather_into_cache(workdir, cache_dir)
     entries = os.listdir(cache_dir)
     assert len(entries) == 1, entries
     source = cache_dir / entries[0]

@@ -45,7 +45,13 @@ def failing_rules(report):
 def expired_waivers(report):
     """One entry per expired waiver: rule, expires, reason, source, hosts (sorted)."""
     grouped = {}
-    for finding in report["findings"]:
+    # only the hosts that have an expired waiver are read (a spooled report reads them from disk)
+    hosts = set(host["name"] for host in report["hosts"] if RULE_WAIVER_EXPIRED in host["rules"])
+    if not hosts:
+        return []
+    from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.engine import findings_of
+
+    for finding in findings_of(report, hosts):
         if finding["rule"] != RULE_WAIVER_EXPIRED:
             continue
         waiver = finding.get("waiver") or {}
@@ -103,3 +109,104 @@ def summary_lines(report, paths, fail_on=None, reached=None):
     if others:
         lines.append("other reports: %s" % ", ".join(others))
     return lines
+
+
+class Progress:
+    """hosts done / total, rate and ETA of a long offline audit, on the user's terminal.
+
+    Only on a terminal (never in CI logs or a pipe) and only after the audit
+    has run for ``after`` seconds; one line, rewritten at most once a second.
+    ``total`` is a callable (the host count is known once the cache is listed).
+    """
+
+    def __init__(self, total, stream=None, after=2.0, clock=None):
+        import time
+
+        self.total = total
+        self.clock = clock or time.monotonic
+        self.start = self.clock()
+        self.after = after
+        self.shown = None
+        self.owned = stream is None
+        self.stream = stream if stream is not None else self._terminal()
+        try:
+            self.enabled = self.stream is not None and self.stream.isatty()
+        except (AttributeError, ValueError):
+            self.enabled = False
+
+    @staticmethod
+    def _terminal():
+        """A writer to ansible's stderr when that is a terminal, else None (CI, pipes, cron).
+
+        An action plugin runs in an ansible worker: its own stdio is /dev/null
+        and it has no controlling terminal, so the line goes through ansible's
+        Display (proxied to the main process, which prints it) and the test for
+        a terminal is made on the main process's stderr (the worker's parent).
+        """
+        import os
+
+        try:
+            fd = os.open("/proc/%d/fd/2" % os.getppid(), os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
+        except OSError:
+            return None
+        try:
+            if not os.isatty(fd):
+                return None
+        finally:
+            os.close(fd)
+        return _DisplayLine()
+
+    def line(self, done, now):
+        elapsed = max(now - self.start, 1e-9)
+        rate = done / elapsed
+        total = self.total()
+        text = "netif audit: %d" % done
+        if total:
+            text += "/%d hosts (%d%%)" % (total, 100 * done // total)
+        else:
+            text += " hosts"
+        text += ", %.0f hosts/s" % rate
+        if total and rate > 0:
+            text += ", ETA %ds" % max(0, round((total - done) / rate))
+        return text
+
+    def update(self, done):
+        if not self.enabled:
+            return
+        now = self.clock()
+        if now - self.start < self.after or (self.shown is not None and now - self.shown < 1.0):
+            return
+        self.shown = now
+        self.stream.write("\r" + self.line(done, now) + "\033[K")
+        self.stream.flush()
+
+    def done(self):
+        if self.enabled and self.shown is not None:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+        if self.owned and self.stream is not None:
+            self.stream.close()
+            self.stream = None
+            self.enabled = False
+
+
+class _DisplayLine:
+    """A minimal stream over ansible's Display (stderr, no newline) for Progress."""
+
+    def __init__(self):
+        from ansible.utils.display import Display
+
+        self.display = Display()
+
+    @staticmethod
+    def isatty():
+        return True
+
+    def write(self, text):
+        self.display.display(text, stderr=True, newline=False)
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass

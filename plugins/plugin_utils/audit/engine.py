@@ -10,7 +10,15 @@ Public API (every entry point of the collection calls these):
 ``evaluate_host(policy, host, groups, facts, today)`` -> [finding, ...]
 ``fleet(policy, facts_by_host, groups_by_host, today)`` -> [finding, ...]
 ``build_report(policy, host_findings, fleet_findings, groups_by_host)`` -> report dict
-``audit(policy, facts_by_host, groups_by_host, today)`` -> report dict (all of the above)
+``run(policy, sources, groups_by_host, today)`` -> report dict: the one evaluation loop
+``audit(policy, facts_by_host, groups_by_host, today)`` -> report dict (run() on a mapping)
+``summarize(findings, passed)`` -> {"status", "counts", "rules"} of one host (reports and the
+audit action alike)
+
+A source (``HostSource``) is one host's facts document, its boot facts (in the
+document), or findings already evaluated (a live audit's registered result).
+``run`` evaluates one host at a time and keeps only what the fleet checks read
+(``FleetView``), so a streamed source never holds every host's facts at once.
 
 A finding is a dict: host, interface (None for host scope), rule, title,
 severity, status (exactly pass / fail / waived / error), expected, actual,
@@ -26,6 +34,8 @@ __metaclass__ = type
 
 import datetime
 import json
+import pickle
+import tempfile
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import boot, factpath, factshape, promiscuity
@@ -66,7 +76,7 @@ class HostContext:
     """One host's facts document, checked once and indexed for the rules."""
 
     __slots__ = ("host", "groups", "facts", "ok", "problem", "gathered", "interfaces",
-                 "_addresses")
+                 "_addresses", "macs")
 
     def __init__(self, host, groups, facts):
         self.host = host
@@ -76,6 +86,7 @@ class HostContext:
         self.gathered = frozenset()
         self.interfaces = ()
         self._addresses = None
+        self.macs = None  # slim contexts: the MACs apart from interfaces' shared dicts
         if facts is None:
             self.problem = "no facts: the host was unreachable or gathering failed"
         elif not isinstance(facts, dict):
@@ -96,6 +107,130 @@ class HostContext:
             self.interfaces = tuple((name, iface) for name, iface in sorted(facts["interfaces"].items())
                                     if isinstance(iface, dict))
         self.ok = self.problem is None
+
+    def slim(self, view):
+        """A context that keeps only what ``view`` (the fleet rules) reads; the facts are released."""
+        out = HostContext.__new__(HostContext)
+        out.host, out.ok, out.problem = self.host, self.ok, self.problem
+        out.groups, out.gathered = view.intern(self.groups), view.intern(self.gathered)
+        out._addresses = None
+        out.macs = None
+        out.facts = view.host_part(self.facts) if self.ok else None
+        if not view.interfaces:
+            out.interfaces = ()
+        elif view.split_mac:
+            # an interface's MAC is unique, the rest mostly alike: one shared dict for the
+            # alike part, the MACs in a tuple beside (fleet.duplicate_mac reads them there)
+            out.macs = tuple(iface.get("mac") for name, iface in self.interfaces)
+            out.interfaces = tuple((view.intern(name), view.interface_part(iface, shared=True))
+                                   for name, iface in self.interfaces)
+        else:
+            out.interfaces = tuple((view.intern(name), view.interface_part(iface))
+                                   for name, iface in self.interfaces)
+        return out
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":")).encode
+
+
+class FleetView:
+    """What the fleet rules of a policy read from a host: a projection of its facts.
+
+    The fleet checks run after every host was evaluated, so their input is
+    kept for the whole audit. Keeping whole documents costs kilobytes per
+    interface; this keeps only the paths the fleet rules read (selectors'
+    kind and flags, MAC, MTU, the address fields, drift values and the raw
+    sysctls their effective values are computed from) and shares equal
+    values between hosts (one ``sysctl`` block object for a thousand alike
+    interfaces).
+    """
+
+    _ADDRESS = {"address": None, "prefixlen": None, "family": None, "scope": None}
+    _UNIQUE = frozenset(("mac", "addresses"))
+
+    def __init__(self, policy):
+        iface, host = {}, {}
+        rules = policy.fleet_rules
+        self.interfaces = bool(rules)
+        if rules:
+            iface.update(kind=None, flags=None)
+        for rule in rules:
+            if rule.check in ("duplicate_address", "mtu_mismatch", "prefix_mismatch"):
+                iface["addresses"] = dict(self._ADDRESS)
+            if rule.check == "mtu_mismatch":
+                iface["mtu"] = None
+            if rule.check == "duplicate_mac":
+                iface["mac"] = None
+            for ref, dummy in rule.drift_values:
+                self._add(iface if ref.scope == "interface" else host, ref.keys)
+                if ref.effective is not None:
+                    family, key = ref.effective
+                    for extra in (key, "forwarding", "force_forwarding"):
+                        self._add(iface, ["sysctl", family, extra])
+                    self._add(host, ["sysctl", "net.%s.conf.all.%s" % (family, key)])
+        # MACs apart unless a drift value reads them too
+        self.split_mac = "mac" in iface and not any(
+            ref.scope == "interface" and ref.keys[0] == "mac" for rule in rules for ref, dummy in rule.drift_values)
+        if self.split_mac:
+            del iface["mac"]
+        self._iface, self._host = iface, host
+        self._memo = {}
+
+    @staticmethod
+    def _add(trie, keys):
+        for position, key in enumerate(keys):
+            last = position == len(keys) - 1
+            if key in trie and trie[key] is None:
+                return  # the whole value is kept already
+            if last:
+                trie[key] = None
+            else:
+                trie = trie.setdefault(key, {})
+
+    @classmethod
+    def _project(cls, value, trie):
+        if trie is None:
+            return value
+        if isinstance(value, list):
+            if any(isinstance(key, int) for key in trie):
+                return value
+            return [cls._project(item, trie) for item in value]
+        if not isinstance(value, dict):
+            return value
+        return dict((key, cls._project(value[key], sub)) for key, sub in trie.items() if key in value)
+
+    def intern(self, value):
+        """One shared object for equal values (read-only from here on)."""
+        if isinstance(value, (dict, list)):
+            return self._memo.setdefault(("json", _CANONICAL(value)), value)
+        try:
+            return self._memo.setdefault((type(value), value), value)
+        except TypeError:
+            return value
+
+    def interface_part(self, iface, shared=False):
+        """The projected interface; ``shared``: one object for equal projections (no MAC in it)."""
+        out = {}
+        key = []
+        for name, sub in self._iface.items():
+            if name in iface:
+                value = self._project(iface[name], sub)
+                if name in self._UNIQUE:
+                    key.append((name, _CANONICAL(value) if shared else None))
+                else:
+                    value = self.intern(value)
+                    key.append((name, id(value)))  # interned: equal values are one object
+                out[name] = value
+        if not shared:
+            return out
+        return self._memo.setdefault(("iface",) + tuple(key), out)
+
+    def host_part(self, facts):
+        out = {}
+        for key, sub in self._host.items():
+            if key in facts:
+                out[key] = self.intern(self._project(facts[key], sub))
+        return out
 
 
 # ---------------------------------------------------------------------------
@@ -390,11 +525,14 @@ def evaluate_host_counted(policy, host, groups, facts, today=None, missing_reaso
     return _evaluate(policy, ctx, audit_date(today), False, missing_reason)
 
 
-def fleet(policy, facts_by_host, groups_by_host=None, today=None):
+def fleet(policy, facts_by_host, groups_by_host=None, today=None, passed=None):
     """Findings of the fleet rules of ``policy`` across ``{host: facts}``.
 
     Hosts without usable facts are left out (evaluate_host reports them).
     Linear in the number of interfaces: every check indexes with hash maps.
+    With ``passed`` (a dict), passes are counted there ({host: {rule: n}})
+    rule by rule instead of returned: a pass finding per host and fleet rule
+    is half a million dicts on 100,000 hosts.
     """
     from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import fleet as fleet_checks
 
@@ -408,7 +546,16 @@ def fleet(policy, facts_by_host, groups_by_host=None, today=None):
     findings = []
     for rule in policy.fleet_rules:
         members = [ctx for ctx in contexts if rule.select.host_matches(ctx.host, ctx.groups)]
-        findings.extend(fleet_checks.CHECKS[rule.check](rule, members))
+        found = fleet_checks.CHECKS[rule.check](rule, members)
+        if passed is None:
+            findings.extend(found)
+            continue
+        for finding in found:
+            if finding["status"] == "pass":
+                tally = passed.setdefault(finding["host"], {})
+                tally[rule.id] = tally.get(rule.id, 0) + 1
+            else:
+                findings.append(finding)
     if policy.waivers:
         by_host = {}
         for finding in findings:
@@ -508,8 +655,117 @@ def _utc_now():
         "+00:00", "Z")
 
 
+def summarize(findings, passed=None):
+    """One host's roll-up: ``status`` (worst), ``counts`` by status, worst status per rule.
+
+    ``passed`` ({rule: count}) adds passes that were counted instead of kept.
+    The audit action's result and every report's host entries come from here.
+    """
+    counts = _empty_counts()
+    rules = {}
+    status = "pass"
+    rank_of = STATUS_RANK
+    for finding in findings:
+        current = finding["status"]
+        counts[current] += 1
+        rule_id = finding["rule"]
+        previous = rules.get(rule_id)
+        rank = rank_of[current]
+        if previous is None or rank_of[previous] < rank:
+            rules[rule_id] = current
+        if rank_of[status] < rank:
+            status = current
+    for rule_id, count in (passed or {}).items():
+        counts["pass"] += count
+        rules.setdefault(rule_id, "pass")
+    return {"status": status, "counts": counts, "rules": rules}
+
+
+class FindingSpool:
+    """Each host's findings and pass counts on disk (a temporary file), read back one host at a time.
+
+    What keeps an audit of 100,000 hosts with millions of failing findings
+    from holding them all: only an offset per host stays in memory. pickle is
+    safe here: the file is unlinked from the start (TemporaryFile, mode 0600)
+    and only this process writes and reads it.
+    """
+
+    def __init__(self):
+        self._file = tempfile.TemporaryFile(prefix="netif-audit-")
+        self._where = {}
+        self._end = 0
+
+    def put(self, host, findings, passed):
+        data = pickle.dumps((findings, passed), pickle.HIGHEST_PROTOCOL)
+        self._file.seek(self._end)
+        self._file.write(data)
+        self._where[host] = (self._end, len(data))
+        self._end += len(data)
+
+    def get(self, host):
+        """(findings, passed) of ``host``; ([], {}) for a host never put."""
+        where = self._where.get(host)
+        if where is None:
+            return [], {}
+        self._file.seek(where[0])
+        return pickle.loads(self._file.read(where[1]))
+
+    def __iter__(self):
+        return iter(self._where)
+
+    def close(self):
+        self._file.close()
+
+
+class ListedFindings:
+    """The report's ``findings`` read from a FindingSpool on each iteration (re-iterable, lazy).
+
+    Same findings in the same order as build_report's in-memory list: by
+    host, then rule, then interface; fleet findings merged into their host.
+    """
+
+    def __init__(self, spool, hosts, fleet_by_host, include_passed):
+        self.spool = spool
+        self.hosts = hosts
+        self.fleet_by_host = fleet_by_host
+        self.include_passed = include_passed
+
+    def __iter__(self):
+        return self.of_hosts(None)
+
+    def of_hosts(self, wanted):
+        """The findings of the hosts in ``wanted`` only (None: all), in report order: a writer that
+        shows a few hosts reads only theirs."""
+        for host in self.hosts:
+            if wanted is not None and host not in wanted:
+                continue
+            for finding in _listed(self.spool.get(host)[0] + self.fleet_by_host.get(host, []),
+                                   self.include_passed):
+                yield finding
+
+
+def findings_of(report, hosts):
+    """The report's listed findings of ``hosts`` (a set), read from disk only for them when spooled."""
+    findings = report["findings"]
+    if isinstance(findings, ListedFindings):
+        return findings.of_hosts(hosts)
+    return (finding for finding in findings if finding["host"] in hosts)
+
+
+def _listed(findings, include_passed):
+    out = []
+    for finding in findings:
+        if finding["status"] != "pass" or include_passed:
+            if "references" in finding:  # the rules catalog carries them once
+                finding = dict(finding)
+                del finding["references"]
+            out.append(finding)
+    out.sort(key=lambda f: (f["rule"], f["interface"] or ""))
+    return out
+
+
 def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, generated_at=None,
-                 include_passed=False, today=None, passed=None):
+                 include_passed=False, today=None, passed=None, spool=None, fleet_passed=None):
     """The canonical report (report.schema.json) from per-host and fleet findings.
 
     ``host_findings`` is ``{host: [findings]}`` with an entry for EVERY audited
@@ -518,81 +774,73 @@ def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, 
     host x rule matrix; with ``include_passed`` they are listed too.
     ``passed`` is ``{host: {rule: count}}`` for passes that were counted
     instead of kept as findings (bulk audits).
+    With a FindingSpool (``spool``), ``host_findings`` and ``passed`` are read
+    from it one host at a time and the report's ``findings`` is a
+    ListedFindings (iterable, read from the spool again by each writer).
+    ``fleet_passed`` ({host: {rule: count}}) are fleet passes counted by fleet().
     """
+    fleet_passed = fleet_passed or {}
     groups_by_host = groups_by_host or {}
+    passed = passed or {}
     catalog = policy.catalog()
-    per_host = {}
-    for host in host_findings:
-        per_host[host] = {"name": host, "groups": sorted(groups_by_host.get(host) or ()),
-                          "status": "pass", "counts": _empty_counts(), "rules": {}}
-    listed = {}
+    fleet_by_host = {}
+    for finding in fleet_findings:
+        fleet_by_host.setdefault(finding["host"], []).append(finding)
+    if spool is not None:
+        names = set(spool)
+    else:
+        names = set(host_findings)
+    names.update(fleet_by_host)
+    names.update(fleet_passed)
+    shared = {}
     totals = _empty_counts()
     by_severity = dict((name, 0) for name in SEVERITIES)
     rule_counts = dict((rule_id, _empty_counts()) for rule_id in catalog)
-    rank_of = STATUS_RANK
-
-    def account(finding):
-        host = finding["host"]
-        entry = per_host.get(host)
-        if entry is None:
-            entry = per_host[host] = {"name": host, "groups": sorted(groups_by_host.get(host) or ()),
-                                      "status": "pass", "counts": _empty_counts(), "rules": {}}
-        status = finding["status"]
-        rule_id = finding["rule"]
-        entry["counts"][status] += 1
-        totals[status] += 1
-        counts = rule_counts.get(rule_id)
-        if counts is None:
-            counts = rule_counts[rule_id] = _empty_counts()
-        counts[status] += 1
-        rank = rank_of[status]
-        rules = entry["rules"]
-        previous = rules.get(rule_id)
-        if previous is None or rank_of[previous] < rank:
-            rules[rule_id] = status
-        if rank_of[entry["status"]] < rank:
-            entry["status"] = status
-        if status == "fail" or status == "error":
-            by_severity[finding["severity"]] += 1
-        if status != "pass" or include_passed:
-            if "references" in finding:  # the rules catalog carries them once
-                finding = dict(finding)
-                del finding["references"]
-            bucket = listed.get(host)
-            if bucket is None:
-                bucket = listed[host] = []
-            bucket.append(finding)
-
-    for findings in host_findings.values():
-        for finding in findings:
-            account(finding)
-    for finding in fleet_findings:
-        account(finding)
-    for host, tally in (passed or {}).items():
-        entry = per_host[host]
-        rules = entry["rules"]
-        for rule_id, count in tally.items():
-            entry["counts"]["pass"] += count
-            totals["pass"] += count
-            rule_counts[rule_id]["pass"] += count
-            rules.setdefault(rule_id, "pass")
-
-    hosts = [per_host[name] for name in sorted(per_host)]
+    hosts = []
     hosts_by_status = _empty_counts()
-    for entry in hosts:
+    ordered = []
+    order = sorted(names)
+    for host in order:
+        if spool is not None:
+            findings, tally = spool.get(host)
+        else:
+            findings, tally = host_findings.get(host, []), passed.get(host)
+        findings = findings + fleet_by_host.get(host, [])
+        if host in fleet_passed:
+            tally = dict(tally or {})
+            for rule_id, count in fleet_passed[host].items():
+                tally[rule_id] = tally.get(rule_id, 0) + count
+        entry = summarize(findings, tally)
+        # alike hosts share their groups, counts and rules objects (read-only from here on)
+        groups = sorted(groups_by_host.get(host) or ())
+        entry = {"name": host, "groups": shared.setdefault(("g",) + tuple(groups), groups),
+                 "status": entry["status"],
+                 "counts": shared.setdefault(("c",) + tuple(entry["counts"].values()), entry["counts"]),
+                 "rules": shared.setdefault(("r",) + tuple(sorted(entry["rules"].items())), entry["rules"])}
+        hosts.append(entry)
         hosts_by_status[entry["status"]] += 1
+        for status, count in entry["counts"].items():
+            totals[status] += count
+        for finding in findings:
+            status = finding["status"]
+            counts = rule_counts.get(finding["rule"])
+            if counts is None:
+                counts = rule_counts[finding["rule"]] = _empty_counts()
+            counts[status] += 1
+            if status == "fail" or status == "error":
+                by_severity[finding["severity"]] += 1
+        for rule_id, count in (tally or {}).items():
+            rule_counts[rule_id]["pass"] += count
+        if spool is None:
+            ordered.extend(_listed(findings, include_passed))
+    if spool is not None:
+        ordered = ListedFindings(spool, order, fleet_by_host, include_passed)
     if totals["fail"]:
         result = "fail"
     elif totals["error"]:
         result = "error"
     else:
         result = "pass"
-    ordered = []
-    for entry in hosts:
-        bucket = listed.get(entry["name"])
-        if bucket:
-            bucket.sort(key=lambda f: (f["rule"], f["interface"] or ""))
-            ordered.extend(bucket)
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
         "generator": "hostnet.netif audit",
@@ -614,29 +862,83 @@ def build_report(policy, host_findings, fleet_findings=(), groups_by_host=None, 
     }
 
 
+class HostSource:
+    """One host to audit: its facts (with boot facts inside), or findings already evaluated.
+
+    ``facts`` is ``ansible_facts.netif``, a HostContext, or None (then
+    ``missing_reason`` says why). ``findings`` is ``(findings, {rule: passes})``
+    when the host was evaluated already (a live audit's registered result);
+    its facts then only feed the fleet checks. ``groups`` None: from the
+    ``groups_by_host`` given to run().
+    """
+
+    __slots__ = ("host", "facts", "groups", "missing_reason", "findings")
+
+    def __init__(self, host, facts, groups=None, missing_reason=None, findings=None):
+        self.host = host
+        self.facts = facts
+        self.groups = groups
+        self.missing_reason = missing_reason
+        self.findings = findings
+
+
+def run(policy, sources, groups_by_host=None, today=None, include_passed=False, generated_at=None,
+        stream=True, progress=None):
+    """The one evaluation loop: every host of ``sources`` (HostSource), then the fleet checks.
+
+    One host at a time: its per-host findings are evaluated (or taken as
+    given) and, with ``stream``, written to a FindingSpool while only what
+    the fleet checks read is kept (FleetView), so neither the facts nor the
+    findings of a large fleet are all in memory; the report's ``findings``
+    is then an iterable read back from the spool (reports.write_reports and
+    every writer take it).
+    ``stream=False`` keeps every HostContext (same report, byte for byte).
+    ``progress(hosts done)`` is called after each host.
+    """
+    today = audit_date(today)
+    groups_by_host = dict(groups_by_host or {})
+    view = FleetView(policy) if stream else None
+    spool = FindingSpool() if stream else None
+    host_findings = {}
+    passed = {}
+    contexts = {}
+    for source in sources:
+        host = source.host
+        if source.groups is not None:
+            groups_by_host[host] = source.groups
+        facts = source.facts
+        ctx = facts if isinstance(facts, HostContext) else HostContext(host, groups_by_host.get(host), facts)
+        if source.findings is not None and not include_passed:
+            findings, tally = source.findings
+        else:
+            findings, tally = _evaluate(policy, ctx, today, include_passed, source.missing_reason)
+        if spool is not None:
+            spool.put(host, findings, tally)
+        else:
+            host_findings[host], passed[host] = findings, tally
+        contexts[host] = ctx.slim(view) if view is not None else ctx
+        if progress is not None:
+            progress(len(contexts))
+    fleet_passed = {} if stream and not include_passed else None
+    fleet_findings = fleet(policy, contexts, groups_by_host, today, passed=fleet_passed)
+    contexts = None
+    return build_report(policy, host_findings, fleet_findings, groups_by_host,
+                        generated_at=generated_at, include_passed=include_passed, today=today,
+                        passed=passed, spool=spool, fleet_passed=fleet_passed)
+
+
 def audit(policy, facts_by_host, groups_by_host=None, today=None, include_passed=False,
-          generated_at=None, missing_reasons=None):
-    """Evaluate every host and the fleet checks; return the report.
+          generated_at=None, missing_reasons=None, stream=False):
+    """Evaluate every host of ``{host: facts}`` and the fleet checks; return the report (see run()).
 
     ``missing_reasons`` ({host: text}) explains hosts whose facts are None.
     Passing host and interface findings are counted, not kept, unless
     ``include_passed``: memory and time stay proportional to the problems.
     """
-    today = audit_date(today)
-    groups_by_host = groups_by_host or {}
     missing_reasons = missing_reasons or {}
-    host_findings = {}
-    passed = {}
-    contexts = {}
-    for host, facts in facts_by_host.items():
-        ctx = HostContext(host, groups_by_host.get(host), facts)
-        contexts[host] = ctx
-        host_findings[host], passed[host] = _evaluate(policy, ctx, today, include_passed,
-                                                      missing_reasons.get(host))
-    fleet_findings = fleet(policy, contexts, groups_by_host, today)
-    return build_report(policy, host_findings, fleet_findings, groups_by_host,
-                        generated_at=generated_at, include_passed=include_passed, today=today,
-                        passed=passed)
+    sources = (HostSource(host, facts, missing_reason=missing_reasons.get(host))
+               for host, facts in facts_by_host.items())
+    return run(policy, sources, groups_by_host, today, include_passed, generated_at, stream=stream)
 
 
 def fail_on_reached(report, threshold):

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: hostnet.netif contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read an Ansible ``jsonfile`` fact cache directory without ansible's cache plugin.
+"""Read an Ansible fact cache: a ``jsonfile`` directory directly, any other cache plugin through ansible.
 
 Layouts written by ansible-core's jsonfile cache (plugins/cache/__init__.py,
 BaseFileCacheModule._get_cache_file_name and, since 2.19,
@@ -113,77 +113,287 @@ def _parse(text):
         return None, "%s" % exc
 
 
+def _decode(data, problem, wrapped_name):
+    """(facts dict, problem, wrapped) from a cache entry already parsed from its outer JSON.
+
+    ``wrapped_name``: the entry's name had the 2.19 ``s<schema>_`` form.
+    """
+    wrapped = False
+    if isinstance(data, dict) and list(data) == [PAYLOAD]:
+        wrapped = wrapped_name
+        payload = data[PAYLOAD]
+        if isinstance(payload, str):
+            data, problem = _parse(payload)
+        else:
+            data, problem = None, "expected a JSON text, found %s" % type(payload).__name__
+        if problem is not None:
+            data, problem = None, "payload is not JSON: %s" % problem
+        elif TYPE_KEY in payload:  # only tagged values pay for the walk
+            try:
+                data = untag(data)
+            except RecursionError:
+                data, problem = None, "payload nested too deeply to read"
+    return data, problem, wrapped
+
+
+class _Tally:
+    """What a read found: files, hosts, the first 100 problems."""
+
+    def __init__(self, **info):
+        self.info = dict(info, files=0, hosts=0, problems=[], problems_total=0)
+
+    def host(self, name, doc, problem, what):
+        """(host, facts or None, reason or None) after counting."""
+        self.info["hosts"] += 1
+        if doc is None and problem is None:
+            problem = "no netif facts (gather hostnet.netif.interface_facts with fact caching on)"
+        if problem is None:
+            return name, doc, None
+        self.info["problems_total"] += 1
+        if len(self.info["problems"]) < 100:
+            self.info["problems"].append("%s: %s" % (what, problem))
+        return name, None, "fact cache %s: %s" % (what if what.startswith("entry") else "file %s" % what,
+                                                  problem)
+
+
+def iter_fact_cache(directory, prefix="", max_bytes=DEFAULT_MAX_BYTES, info=None):
+    """Yield (host, netif facts or None, reason or None), one host at a time, hosts sorted.
+
+    Only one host's facts are in memory at once. ``info`` (a dict), when
+    given, is filled with the counts read_fact_cache returns. Raises
+    ValueError when the directory cannot be listed.
+    """
+    try:
+        names = os.listdir(directory)
+    except OSError as exc:
+        raise ValueError("fact_cache %s: cannot list the directory: %s" % (directory, exc.strerror or exc))
+    real_directory = os.path.realpath(directory)
+    tally = _Tally(directory=directory, prefix=prefix, max_bytes=max_bytes)
+    if info is not None:
+        info.update(tally.info)
+        tally.info = info
+    # a host's current (s<schema>_<host>) and legacy (<host>) files are read together
+    by_host = {}
+    for name in names:
+        if name.startswith(".") or not name.startswith(prefix) or name == prefix:
+            continue
+        key = name[len(prefix):]
+        match = _WRAPPED.match(key)
+        by_host.setdefault(match.group(2) if match else key, []).append(name)
+    tally.info["hosts_listed"] = len(by_host)
+    for candidates in (by_host[host] for host in sorted(by_host)):
+        results = {}
+        wrapped_hosts = set()
+        for name in sorted(candidates):
+            key = name[len(prefix):]
+            path = os.path.join(directory, name)
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                continue  # gone since the listing
+            if stat.S_ISDIR(mode) or (stat.S_ISLNK(mode) and os.path.isdir(path)):
+                continue
+            tally.info["files"] += 1
+            match = _WRAPPED.match(key)
+            data, problem = _read_file(path, mode, real_directory, max_bytes)
+            if data is not None:
+                data, problem = _parse(data.decode("utf-8", "surrogateescape"))
+                if problem is not None:
+                    problem = "not JSON: %s" % problem
+            host = match.group(2) if match else key
+            outer = data
+            data, problem, wrapped = _decode(data, problem, match is not None)
+            if outer is not None and not (isinstance(outer, dict) and list(outer) == [PAYLOAD]):
+                host = key  # an old-style file is named by the host alone
+            if host in wrapped_hosts and not wrapped:
+                continue  # the current-format entry of this host wins over a legacy one
+            results[host] = (_netif(data), problem, name)
+            if wrapped:
+                wrapped_hosts.add(host)
+        for host in sorted(results):
+            doc, problem, name = results[host]
+            yield tally.host(host, doc, problem, name)
+
+
 def read_fact_cache(directory, prefix="", max_bytes=DEFAULT_MAX_BYTES):
-    """Return (facts_by_host, info).
+    """Return (facts_by_host, info) of a jsonfile cache directory, every host in memory.
 
     ``facts_by_host`` maps every host found to its netif facts document, or to
     None when its file is unreadable or holds no netif facts (the audit reports
     those hosts as errors, with ``info["reasons"][host]`` as the detail).
     ``info`` also counts files and lists the first 100 problems.
     """
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError as exc:
-        raise ValueError("fact_cache %s: cannot list the directory: %s" % (directory, exc.strerror or exc))
-    real_directory = os.path.realpath(directory)
+    info = {}
     facts_by_host = {}
     reasons = {}
-    wrapped_hosts = set()
-    problems = []
-    files = 0
-    for name in names:
-        if name.startswith(".") or not name.startswith(prefix):
-            continue
-        key = name[len(prefix):]
-        if not key:
-            continue
-        path = os.path.join(directory, name)
-        try:
-            mode = os.lstat(path).st_mode
-        except OSError:
-            continue  # gone since the listing
-        if stat.S_ISDIR(mode) or (stat.S_ISLNK(mode) and os.path.isdir(path)):
-            continue
-        files += 1
-        match = _WRAPPED.match(key)
-        host = match.group(2) if match else key
-        wrapped = False
-        data, problem = _read_file(path, mode, real_directory, max_bytes)
-        if data is not None:
-            data, problem = _parse(data.decode("utf-8", "surrogateescape"))
-            if problem is not None:
-                problem = "not JSON: %s" % problem
-        if isinstance(data, dict) and list(data) == [PAYLOAD]:
-            wrapped = match is not None
-            payload = data[PAYLOAD]
-            if isinstance(payload, str):
-                data, problem = _parse(payload)
-            else:
-                data, problem = None, "expected a JSON text, found %s" % type(payload).__name__
-            if problem is not None:
-                data, problem = None, "payload is not JSON: %s" % problem
-            elif TYPE_KEY in payload:  # only tagged values pay for the walk
-                try:
-                    data = untag(data)
-                except RecursionError:
-                    data, problem = None, "payload nested too deeply to read"
-        elif data is not None:
-            host = key  # an old-style file is named by the host alone
-        if host in wrapped_hosts and not wrapped:
-            continue  # the current-format entry of this host wins over a legacy one
-        doc = _netif(data)
-        if doc is None and problem is None:
-            problem = ("no netif facts (gather hostnet.netif.interface_facts with fact "
-                       "caching on)")
-        if problem is not None:
-            problems.append("%s: %s" % (name, problem))
-            reasons[host] = "fact cache file %s: %s" % (name, problem)
-        else:
-            reasons.pop(host, None)
+    for host, doc, reason in iter_fact_cache(directory, prefix, max_bytes, info):
         facts_by_host[host] = doc
-        if wrapped:
-            wrapped_hosts.add(host)
-    return facts_by_host, {"directory": directory, "prefix": prefix, "files": files,
-                           "hosts": len(facts_by_host), "problems": problems[:100],
-                           "problems_total": len(problems), "reasons": reasons,
-                           "max_bytes": max_bytes}
+        if reason is not None:
+            reasons[host] = reason
+    info["reasons"] = reasons
+    return facts_by_host, info
+
+
+# ---------------------------------------------------------------------------
+# any cache plugin (community.general.redis, memcached, mongodb, yaml, pickle ...)
+# ---------------------------------------------------------------------------
+FILE_PLUGINS = ("jsonfile", "ansible.builtin.jsonfile")
+OPTION_NAMES = {"connection": "_uri", "prefix": "_prefix", "timeout": "_timeout"}
+
+
+def _plugin_options(options):
+    """The cache plugin's own option names from ours (connection -> _uri ...); others pass as they are."""
+    out = {}
+    for key, value in (options or {}).items():
+        if value is None:
+            continue
+        out[OPTION_NAMES.get(key, key)] = value
+    return out
+
+
+def _text(key):
+    return key.decode("utf-8", "surrogateescape") if isinstance(key, bytes) else str(key)
+
+
+def _size(value):
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if isinstance(value, dict) and isinstance(value.get(PAYLOAD), str):
+        return len(value[PAYLOAD])
+    return 0
+
+
+class PluginCache:
+    """Read every host of any Ansible cache plugin, one host at a time.
+
+    Loaded with ansible's ``cache_loader`` (so the plugin's documented
+    options, environment variables and collections work as for a play).
+    The audit never writes or deletes an entry: file-based plugins are read
+    through their ``_load`` with this module's checks (links, size) in front,
+    because their ``get`` deletes a file it cannot parse; other plugins
+    through ``get``, with the plugin's in-memory copy dropped after each host.
+    Keys are read from the plugin itself (a Redis key set holds bytes), both
+    the 2.19 ``s<schema>_<host>`` keys and legacy ``<host>`` ones.
+    """
+
+    LOOKAHEAD = 16
+
+    def __init__(self, name, options=None, max_bytes=DEFAULT_MAX_BYTES):
+        from ansible.plugins.loader import cache_loader
+        from ansible.errors import AnsibleError
+
+        self.name = name
+        self.max_bytes = max_bytes
+        try:
+            plugin = cache_loader.get(name, **_plugin_options(options))
+        except AnsibleError as exc:
+            raise ValueError("fact_cache plugin %s: %s" % (name, exc))
+        except Exception as exc:  # a plugin's own connection or import error
+            raise ValueError("fact_cache plugin %s: %s: %s" % (name, type(exc).__name__, exc))
+        self.plugin = getattr(plugin, "__wrapped__", plugin)
+        if hasattr(self.plugin, "_get_cache_file_name"):
+            try:
+                if self.plugin.get_option("_prefix") is None:  # file plugins: no prefix is ""
+                    self.plugin.set_option("_prefix", "")
+            except KeyError:
+                pass
+
+    def keys(self):
+        try:
+            keys = self.plugin.keys()
+        except Exception as exc:
+            raise ValueError("fact_cache plugin %s: cannot list the hosts: %s: %s"
+                             % (self.name, type(exc).__name__, exc))
+        return [_text(key) for key in keys]
+
+    def _entry(self, key):
+        """(the entry as the plugin decodes its outer layer, problem)."""
+        plugin = self.plugin
+        loader = getattr(plugin, "_load", None)
+        path_of = getattr(plugin, "_get_cache_file_name", None)
+        if loader is not None and path_of is not None:
+            path = path_of(key)
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError as exc:
+                return None, "cannot read: %s" % (exc.strerror or exc)
+            data, problem = _read_file(path, mode, os.path.realpath(os.path.dirname(path)), self.max_bytes)
+            if problem is not None:
+                return None, problem
+            try:
+                return loader(path), None
+            except RecursionError:
+                return None, "nested too deeply to read"
+            except Exception as exc:
+                return None, "cannot decode: %s" % exc
+        try:
+            value = plugin.get(key)
+        except KeyError:
+            return None, "gone or expired since the listing"
+        except RecursionError:
+            return None, "nested too deeply to read"
+        except Exception as exc:
+            return None, "cannot decode: %s: %s" % (type(exc).__name__, exc)
+        finally:
+            memory = getattr(plugin, "_cache", None)
+            if isinstance(memory, dict):
+                memory.pop(key, None)
+        if _size(value) > self.max_bytes:
+            return None, "is over the size limit of %s (fact_cache_max_size)" % _size_text(self.max_bytes)
+        return value, None
+
+    def __iter__(self):
+        return self.hosts()
+
+    def hosts(self, info=None):
+        """Yield (host, netif facts or None, reason or None), hosts sorted; see iter_fact_cache."""
+        tally = _Tally(plugin=self.name, max_bytes=self.max_bytes)
+        if info is not None:
+            info.update(tally.info)
+            tally.info = info
+        by_host = {}
+        for key in self.keys():
+            match = _WRAPPED.match(key)
+            by_host.setdefault(match.group(2) if match else key, []).append(key)
+        tally.info["hosts_listed"] = len(by_host)
+        for host, entries in self._prefetched(by_host):
+            chosen = None
+            for key, data, problem in entries:
+                tally.info["files"] += 1
+                data, problem, wrapped = _decode(data, problem, _WRAPPED.match(key) is not None)
+                if chosen is None or (chosen[1] is not None and problem is None):
+                    chosen = (data, problem, key)
+                if wrapped and problem is None:
+                    break  # the current-format entry wins over a legacy one
+            data, problem, key = chosen
+            yield tally.host(host, _netif(data) if problem is None else None, problem, "entry %s" % key)
+
+    def _read_host(self, keys):
+        """[(key, entry, problem)] of one host's keys, the current-format key first."""
+        out = []
+        for key in sorted(keys, key=lambda k: _WRAPPED.match(k) is None):
+            data, problem = self._entry(key)
+            out.append((key, data, problem))
+            if problem is None and _WRAPPED.match(key) is not None:
+                break
+        return out
+
+    def _prefetched(self, by_host):
+        """(host, entries) in sorted host order, read LOOKAHEAD hosts ahead in a thread: a network
+        cache's round trips overlap the evaluation of the hosts before (bounded memory)."""
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        hosts = iter(sorted(by_host))
+        pending = deque()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            for host in hosts:
+                pending.append((host, pool.submit(self._read_host, by_host[host])))
+                if len(pending) >= self.LOOKAHEAD:
+                    break
+            while pending:
+                host, future = pending.popleft()
+                following = next(hosts, None)
+                if following is not None:
+                    pending.append((following, pool.submit(self._read_host, by_host[following])))
+                yield host, future.result()

@@ -201,33 +201,52 @@ def duplicate_address(rule, contexts):
                      "no global address of this host is configured on another audited host")
 
 
+def _own_macs(rule, ctx, ignore_re, skip_local):
+    """(interface, normalised MAC) of the host's interfaces that duplicate_mac compares."""
+    macs = ctx.macs
+    for position, (name, iface) in enumerate(ctx.interfaces):
+        mac = macs[position] if macs is not None else iface.get("mac")
+        if not isinstance(mac, str):
+            continue
+        mac = mac.lower()
+        if not _MAC.match(mac) or mac == _ZERO_MAC:
+            continue
+        first = int(mac[:2], 16)
+        if first & 1:  # multicast and broadcast addresses are never an interface's own
+            continue
+        if skip_local and first & 2:
+            continue
+        if ignore_re is not None and ignore_re.match(mac):
+            continue
+        if not rule.select.interface_matches(name, iface):
+            continue
+        yield name, mac
+
+
 def duplicate_mac(rule, contexts):
     params = rule.parameters
     ignore = [p.lower() for p in params.get("ignore_macs") or ()]
     ignore_re = re.compile("|".join(fnmatch.translate(p) for p in ignore)) if ignore else None
     skip_local = params.get("ignore_locally_administered", False)
     findings = []
-    index = {}
     participants = []
+    # two passes: first only which MACs are on more than one host (one host name per MAC,
+    # not a member list for each of two million MACs), then the members of those
+    seen = {}
+    shared = set()
     for ctx in contexts:
         participants.append(ctx.host)
-        for name, iface in ctx.interfaces:
-            mac = iface.get("mac")
-            if not isinstance(mac, str):
-                continue
-            mac = mac.lower()
-            if not _MAC.match(mac) or mac == _ZERO_MAC:
-                continue
-            first = int(mac[:2], 16)
-            if first & 1:  # multicast and broadcast addresses are never an interface's own
-                continue
-            if skip_local and first & 2:
-                continue
-            if ignore_re is not None and ignore_re.match(mac):
-                continue
-            if not rule.select.interface_matches(name, iface):
-                continue
-            index.setdefault(mac, []).append((ctx.host, name, mac))
+        for name, mac in _own_macs(rule, ctx, ignore_re, skip_local):
+            host = seen.setdefault(mac, ctx.host)
+            if host != ctx.host:
+                shared.add(mac)
+    seen = None
+    index = {}
+    if shared:
+        for ctx in contexts:
+            for name, mac in _own_macs(rule, ctx, ignore_re, skip_local):
+                if mac in shared:
+                    index.setdefault(mac, []).append((ctx.host, name, mac))
     for mac, members in index.items():
         hosts = set(m[0] for m in members)
         if len(hosts) < 2:

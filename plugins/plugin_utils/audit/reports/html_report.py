@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.reports import _text
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.policy import SEVERITIES, SEVERITY_RANK
 
@@ -107,6 +108,31 @@ def _findings_table(out, findings, with_host):
     out.append("</table>")
 
 
+def _not_passed(counts):
+    return counts["fail"] + counts["error"] + counts["waived"]
+
+
+def _shown_findings(report, hosts, detail_limit):
+    """{host: [non-passing findings]} of the hosts whose findings the page shows: with
+    ``detail_limit``, only the first hosts (in page order) up to that many findings, so a fleet
+    with millions of findings is read in one pass without keeping them (the JSON has them all)."""
+    wanted = None
+    if detail_limit is not None:
+        wanted, left = set(), detail_limit
+        for host in hosts:
+            if left <= 0:
+                break
+            count = _not_passed(host["counts"])
+            if count:
+                wanted.add(host["name"])
+                left -= count
+    by_host = {}
+    for finding in (report["findings"] if wanted is None else engine.findings_of(report, wanted)):
+        if finding["status"] != "pass":
+            by_host.setdefault(finding["host"], []).append(finding)
+    return by_host
+
+
 def render(report, detail_limit=2000, matrix_limit=20000, **_options):
     summary = report["summary"]
     rules = report["rules"]
@@ -165,14 +191,11 @@ def render(report, detail_limit=2000, matrix_limit=20000, **_options):
 
     hosts = sorted(report["hosts"], key=lambda h: (STATUS_FIRST[h["status"]], h["name"]))
     grouped = len(hosts) > 1
-    by_host = {}
-    for finding in report["findings"]:
-        if finding["status"] != "pass":
-            by_host.setdefault(finding["host"], []).append(finding)
+    by_host = _shown_findings(report, hosts, detail_limit if grouped else None)
     anchors = {}
     if grouped:
         for host in hosts:
-            if host["name"] in by_host:
+            if _not_passed(host["counts"]):
                 anchors[host["name"]] = "host-%d" % (len(anchors) + 1)
     add("<h2>Hosts &times; rules</h2>")
     add("<p><small>&#10007; fail, ! error (fact not gathered or unreadable), ~ waived, &#10003; pass, "
@@ -191,7 +214,7 @@ def render(report, detail_limit=2000, matrix_limit=20000, **_options):
     if len(hosts) > matrix_limit:
         add("<p>%d more host(s) in the JSON report.</p>" % (len(hosts) - matrix_limit))
 
-    total = sum(len(items) for items in by_host.values())
+    total = _not_passed(summary["findings"])
     if not total:
         add("<h2>Findings</h2><p>No failing, waived or unverifiable findings.</p>")
     elif not grouped:

@@ -37,16 +37,19 @@ def chunks(report, **_options):
         yield ("{" if first else ",") + encode(key) + ":"
         first = False
         value = report[key]
-        if key in _STREAMED and isinstance(value, list):
+        if key in _STREAMED and not isinstance(value, (dict, str)):
+            # a list, or an iterable read from disk (engine.ListedFindings): 500 items a chunk
             yield "["
             batch = []
-            for index, item in enumerate(value):
+            separator = ""
+            for item in value:
                 batch.append(_escape(encode(item)))
                 if len(batch) == 500:
-                    yield ("," if index >= 500 else "") + ",".join(batch)
+                    yield separator + ",".join(batch)
+                    separator = ","
                     batch = []
             if batch:
-                yield ("," if len(value) > len(batch) else "") + ",".join(batch)
+                yield separator + ",".join(batch)
             yield "]"
         else:
             yield _escape(encode(value))

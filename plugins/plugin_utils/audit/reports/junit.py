@@ -31,16 +31,30 @@ def _finding_line(finding):
     return line
 
 
+def _by_host(report):
+    """(host entry, {rule: [non-passing findings]}) per host, one host in memory at a time.
+
+    The findings are ordered by host as the hosts are (build_report), so one
+    pass pairs them, whether they are a list or read from disk.
+    """
+    findings = iter(report["findings"])
+    pending = next(findings, None)
+    for host in report["hosts"]:
+        name = host["name"]
+        mine = {}
+        while pending is not None and pending["host"] == name:
+            if pending["status"] != "pass":
+                mine.setdefault(pending["rule"], []).append(pending)
+            pending = next(findings, None)
+        yield host, mine
+
+
 def render(report, **options):
     return "".join(chunks(report, **options))
 
 
 def chunks(report, **_options):
     rules = report["rules"]
-    by_host = {}
-    for finding in report["findings"]:
-        if finding["status"] != "pass":
-            by_host.setdefault(finding["host"], {}).setdefault(finding["rule"], []).append(finding)
     summary = report["summary"]
     yield ('<?xml version="1.0" encoding="UTF-8"?>\n'
            '<testsuites name="%s" tests="%d" failures="%d" errors="%d" skipped="%d">\n'
@@ -53,12 +67,11 @@ def chunks(report, **_options):
     case_names = dict((rule_id, _text.xml_attr("%s: %s" % (rule_id, (rule or {}).get("title", rule_id))))
                       for rule_id, rule in rules.items())
     timestamp = _text.xml_attr(report["generated_at"].rstrip("Z"))
-    for host in report["hosts"]:
+    for host, findings in _by_host(report):
         name = host["name"]
         host_attr = _text.xml_attr(name)
         cases = []
         h_fail = h_err = h_skip = 0
-        findings = by_host.get(name, {})
         for rule_id in sorted(host["rules"]):
             status = host["rules"][rule_id]
             rule = rules.get(rule_id) or {}

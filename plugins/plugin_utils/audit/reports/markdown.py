@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import heapq
+
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.reports import _text
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.policy import SEVERITIES, SEVERITY_RANK
 
@@ -19,9 +21,13 @@ SUFFIX = ".md"
 STATUS_ORDER = {"fail": 0, "error": 1, "waived": 2, "pass": 3}
 
 
+def _finding_order(finding):
+    return (-SEVERITY_RANK.get(finding["severity"], 0), STATUS_ORDER[finding["status"]],
+            finding["host"], finding["rule"], finding["interface"] or "")
+
+
 def sorted_findings(findings):
-    return sorted(findings, key=lambda f: (-SEVERITY_RANK.get(f["severity"], 0), STATUS_ORDER[f["status"]],
-                                           f["host"], f["rule"], f["interface"] or ""))
+    return sorted(findings, key=_finding_order)
 
 
 def render(report, detail_limit=2000, **_options):
@@ -66,9 +72,12 @@ def render(report, detail_limit=2000, **_options):
     if len(hosts) > detail_limit:
         out.append("")
         out.append("%d more host(s) in the JSON report." % (len(hosts) - detail_limit))
-    findings = sorted_findings(f for f in report["findings"] if f["status"] != "pass")
+    # the first detail_limit of the order sorted_findings gives, without holding them all
+    findings = heapq.nsmallest(detail_limit, (f for f in report["findings"] if f["status"] != "pass"),
+                               key=_finding_order)
+    total = summary["findings"]["fail"] + summary["findings"]["error"] + summary["findings"]["waived"]
     out += ["", "## Findings", ""]
-    if not findings:
+    if not total:
         out.append("No failing, waived or unverifiable findings.")
     else:
         out += ["| severity | status | host | interface | rule | detail |", "|---|---|---|---|---|---|"]
@@ -77,8 +86,8 @@ def render(report, detail_limit=2000, **_options):
                 finding["severity"], finding["status"], md(finding["host"]),
                 md(finding["interface"]) if finding["interface"] is not None else "-",
                 md(finding["rule"]), md(finding["detail"])))
-        if len(findings) > detail_limit:
+        if total > detail_limit:
             out.append("")
-            out.append("%d more finding(s) in the JSON report." % (len(findings) - detail_limit))
+            out.append("%d more finding(s) in the JSON report." % (total - detail_limit))
     out.append("")
     return "\n".join(out)

@@ -1,0 +1,223 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.netif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fleet scale (issue #12): one evaluation loop, streamed, from any cache plugin.
+
+Streamed (facts released after each host, the fleet checks fed from
+FleetView's projection, findings spooled to disk and read back by each
+writer) and in-memory runs write byte-identical reports in every format; every cache plugin is read through ansible's cache_loader with the
+guarantees of the jsonfile reader (bad entries are error hosts, nothing is
+ever deleted from the cache).
+"""
+
+import io
+import json
+import os
+
+import pytest
+
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import console, engine, factcache, reports
+
+import audit_testlib as lib
+
+TODAY = "2030-06-15"
+POLICY = engine.load_policy(["cis_network", "fleet"])
+
+
+def fleet_docs(count):
+    """{host: facts} with everything the fleet checks look at: duplicate addresses and MACs,
+    MTU and prefix mismatches, drift, hosts without facts, a malformed document."""
+    docs = {}
+    for index in range(count):
+        net, host = divmod(index, 200)
+        eth0 = lib.interface("eth0", mac="02:00:00:%02x:%02x:%02x" % (index >> 16, (index >> 8) & 255, index & 255),
+                             mtu=9000 if index % 97 == 0 else 1500,
+                             addresses=[lib.address("198.18.%d.%d/%d" % (net, host + 1,
+                                                                         25 if index % 89 == 0 else 24))])
+        eth1 = lib.interface("eth1", mac="02:01:00:00:00:%02x" % (index % 7 == 0),
+                             addresses=[lib.address("::ffff:198.19.0.%d/120" % (1 + index % 40))])
+        lo = lib.interface("lo", kind="loopback", mtu=65536, mac="00:00:00:00:00:00",
+                           flags=["loopback", "up", "lower_up", "running"],
+                           addresses=[lib.address("127.0.0.1/8", "host")])
+        doc = lib.compliant_host([lo, eth0, eth1])
+        if index % 13 == 0:
+            lib.set_all(doc, "ipv4", "rp_filter", 0)
+            lib.set_sysctls(doc, "eth0", ipv4={"rp_filter": 0})
+            lib.recompute(doc)
+        docs["h%05d" % index] = doc
+    if count > 4:
+        docs["h00003"] = None
+        docs["h00004"]["interfaces"]["eth0"]["addresses"] = 5
+    return docs
+
+
+def groups_of(docs):
+    return dict((host, ["all", "g%d" % (int(host[1:]) // 50)]) for host in docs)
+
+
+@pytest.mark.parametrize("include_passed", [False, True])
+def test_streamed_and_in_memory_reports_are_byte_identical(include_passed):
+    # 2,000 hosts: every fleet check finds something, so the projection is exercised by all of them
+    count = 2000 if not include_passed else 300
+    docs = fleet_docs(count)
+    texts = []
+    for stream in (False, True):
+        report = engine.audit(POLICY, docs, groups_of(docs), TODAY, include_passed=include_passed,
+                              generated_at="2030-06-15T00:00:00Z", missing_reasons={"h00003": "unreachable"},
+                              stream=stream)
+        assert isinstance(report["findings"], engine.ListedFindings if stream else list)
+        # every writer, the streamed findings read back from the spool by each; a small
+        # detail_limit so the HTML and Markdown summaries cut the list
+        texts.append(dict((fmt, reports.render(report, fmt, detail_limit=150)) for fmt in reports.FORMATS))
+    for fmt in reports.FORMATS:
+        assert texts[0][fmt] == texts[1][fmt], fmt
+    report = json.loads(texts[0]["json"])
+    failing = set(f["rule"] for f in report["findings"] if f["status"] == "fail")
+    assert {"fleet.duplicate_address", "fleet.duplicate_mac", "fleet.mtu_mismatch", "fleet.prefix_mismatch",
+            "fleet.drift"} <= failing, failing
+    assert report["summary"]["hosts"] == count
+
+
+def test_the_projection_keeps_only_what_fleet_rules_read():
+    doc = fleet_docs(1)["h00000"]
+    ctx = engine.HostContext("h", ["all"], doc).slim(engine.FleetView(POLICY))
+    eth0 = dict(ctx.interfaces)["eth0"]
+    assert set(eth0) == {"kind", "flags", "mtu", "addresses", "sysctl"}
+    names = [name for name, dummy in ctx.interfaces]
+    assert ctx.macs[names.index("eth0")] == doc["interfaces"]["eth0"]["mac"]  # MACs apart
+    assert set(eth0["addresses"][0]) == {"address", "prefixlen", "family", "scope"}
+    assert set(eth0["sysctl"]["ipv4"]) <= {"rp_filter", "forwarding", "force_forwarding"}
+    assert set(ctx.facts) == {"sysctl"} and len(ctx.facts["sysctl"]) <= 3
+
+
+def test_equal_values_are_one_object_across_hosts():
+    docs = fleet_docs(3)
+    view = engine.FleetView(POLICY)
+    slim = [engine.HostContext(h, ["all"], docs[h]).slim(view) for h in ("h00001", "h00002")]
+    first, second = (dict(ctx.interfaces)["eth1"] for ctx in slim)
+    assert first["sysctl"] is second["sysctl"] and first["flags"] is second["flags"]
+    loopbacks = [dict(ctx.interfaces)["lo"] for ctx in slim]
+    assert loopbacks[0] is loopbacks[1]  # the whole interface, when nothing in it is the host's own
+    assert slim[0].groups is slim[1].groups
+
+
+def test_summarize_is_the_hosts_roll_up_of_the_report():
+    docs = fleet_docs(20)
+    report = engine.audit(POLICY, docs, groups_of(docs), TODAY)
+    host = next(h for h in report["hosts"] if h["name"] == "h00013")
+    findings, passed = engine.evaluate_host_counted(POLICY, "h00013", ["all", "g0"], docs["h00013"], TODAY)
+    rollup = engine.summarize(findings, passed)
+    assert rollup["status"] == "fail" and rollup["counts"]["fail"] >= 1
+    own = dict((rule, status) for rule, status in host["rules"].items() if not rule.startswith("fleet."))
+    assert rollup["rules"] == own
+
+
+# -- any cache plugin --------------------------------------------------------------------------
+def write_jsonfile(directory, docs):
+    for host, doc in docs.items():
+        payload = json.dumps({"netif": doc} if doc is not None else {"other": 1})
+        (directory / ("s1_" + host)).write_text(json.dumps({"__payload__": payload}))
+
+
+def test_the_jsonfile_plugin_reads_what_the_directory_reader_reads(tmp_path):
+    docs = fleet_docs(30)
+    write_jsonfile(tmp_path, docs)
+    (tmp_path / "s1_broken").write_text("{not json")
+    direct = list(factcache.iter_fact_cache(str(tmp_path)))
+    info = {}
+    cache = factcache.PluginCache("jsonfile", {"connection": str(tmp_path), "timeout": 0})
+    via_plugin = list(cache.hosts(info))
+    assert [h for h, d, r in via_plugin] == [h for h, d, r in direct] == sorted(list(docs) + ["broken"])
+    assert [d for h, d, r in via_plugin] == [d for h, d, r in direct]
+    broken = dict((h, r) for h, d, r in via_plugin)["broken"]
+    assert broken.startswith("fact cache entry s1_broken: cannot decode"), broken
+    assert (tmp_path / "s1_broken").exists()  # the plugin's own get() would have deleted it
+    # (no prefix given: a file plugin's None prefix is read as "", not a TypeError when listing)
+    assert info["hosts"] == 31 and info["problems_total"] == 2  # broken + h00003 without netif
+
+
+class FakeRedis:
+    """What community.general.redis looks like to the reader: bytes keys, get() decodes JSON."""
+
+    def __init__(self, entries):
+        self.entries = entries
+        self._cache = {}
+
+    def keys(self):
+        return [key.encode() for key in self.entries]
+
+    def get(self, key):
+        if key not in self.entries:
+            raise KeyError(key)
+        value = json.loads(self.entries[key])
+        self._cache[key] = value
+        return value
+
+
+def test_broken_entries_of_a_plugin_are_one_error_host_each():
+    doc = lib.compliant_host()
+    entries = {
+        "s1_good": json.dumps({"__payload__": json.dumps({"netif": doc})}),
+        "s1_badjson": "{not json",
+        "s1_nonetif": json.dumps({"__payload__": json.dumps({"ansible_hostname": "x"})}),
+        "s1_wrongtype": json.dumps({"__payload__": json.dumps({"netif": dict(doc, interfaces={"eth0": {
+            "name": "eth0", "mtu": "big"}})})}),
+        "s1_deep": json.dumps({"__payload__": "[" * 100000 + "]" * 100000}),
+        "legacy": json.dumps({"netif": doc}),
+    }
+    cache = factcache.PluginCache.__new__(factcache.PluginCache)
+    cache.name, cache.max_bytes, cache.plugin = "fake.redis", 10 ** 8, FakeRedis(entries)
+    read = dict((h, (d, r)) for h, d, r in cache.hosts())
+    assert read["good"][0] == doc and read["legacy"][0] == doc
+    assert "not JSON" in read["badjson"][1] or "cannot decode" in read["badjson"][1]
+    assert "no netif facts" in read["nonetif"][1]
+    assert "nested too deeply" in read["deep"][1]
+    assert cache.plugin._cache == {}  # nothing kept once a host is read
+    report = engine.run(POLICY, (engine.HostSource(h, d, missing_reason=r) for h, (d, r) in sorted(read.items())),
+                        None, TODAY)
+    status = dict((h["name"], h["status"]) for h in report["hosts"])
+    assert [h for h, s in sorted(status.items()) if s == "error"] == ["badjson", "deep", "nonetif", "wrongtype"]
+    detail = next(f["detail"] for f in report["findings"] if f["host"] == "wrongtype")
+    assert "mtu" in detail
+
+
+def test_an_unknown_plugin_is_a_clear_error():
+    with pytest.raises(ValueError, match="no.such"):
+        factcache.PluginCache("no.such.cache", {})
+
+
+# -- progress ----------------------------------------------------------------------------------
+class Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_shows_done_total_rate_and_eta_on_a_terminal_only():
+    now = [0.0]
+    stream = Tty()
+    progress = console.Progress(lambda: 1000, stream=stream, after=2.0, clock=lambda: now[0])
+    progress.update(10)
+    assert stream.getvalue() == ""  # short audits stay quiet
+    now[0] = 4.0
+    progress.update(400)
+    assert "400/1000 hosts (40%), 100 hosts/s, ETA 6s" in stream.getvalue()
+    progress.done()
+    piped = io.StringIO()
+    quiet = console.Progress(lambda: 1000, stream=piped, after=0, clock=lambda: now[0])
+    now[0] = 10.0
+    quiet.update(999)
+    assert piped.getvalue() == ""
+    assert os.environ.get("CI") is None or not piped.isatty()
+
+
+def test_expired_waivers_are_read_back_from_the_spool():
+    # console.expired_waivers reads only the hosts whose rules include audit.waiver_expired
+    policy = engine.load_policy(["cis_network", "fleet"], waivers=[
+        {"rule": "cis_network.ipv4_rp_filter", "hosts": ["h00013", "h00026"], "reason": "old router",
+         "expires": "2030-06-01"}])
+    docs = fleet_docs(40)
+    got = []
+    for stream in (False, True):
+        report = engine.audit(policy, docs, groups_of(docs), TODAY, stream=stream)
+        got.append(console.expired_waivers(report))
+    assert got[0] == got[1] and got[0][0]["hosts"] == ["h00013", "h00026"], got
