@@ -84,13 +84,13 @@ def main():
         timed(book + [str(path)], env, expect_changed=True)
         touched = [name for name, mtime in own_files(lab, host).items() if files.get(name) != mtime]
         runtime, persisted = statistics.median(times["runtime"]), statistics.median(times["persist"])
-        print("interfaces %d, rounds %d, load %.1f -> %.1f" % (options.count, options.rounds,
-                                                              load, os.getloadavg()[0]))
+        print("interfaces %d, rounds %d, load %.1f -> %.1f"
+              % (options.count, options.rounds, load, os.getloadavg()[0]))
         print("| interfaces | runtime s | persist s | persist / runtime | own files | files written "
               "changing %d |" % options.few)
         print("|---|---|---|---|---|---|")
-        print("| %d | %.2f | %.2f | %.2f× | %d | %d |" % (options.count, runtime, persisted,
-                                                         persisted / runtime, len(files), len(touched)))
+        print("| %d | %.2f | %.2f | %.2f× | %d | %d |"
+              % (options.count, runtime, persisted, persisted / runtime, len(files), len(touched)))
 
 
 if __name__ == "__main__":

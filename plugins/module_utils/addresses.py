@@ -201,4 +201,3 @@ class AddressesResource(res.Resource):
                 facts[name] = dict(facts[name], addresses=[facts_address(entry)
                                                            for entry in item["addresses"]])
         return facts
-

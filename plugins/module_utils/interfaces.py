@@ -334,7 +334,6 @@ class InterfacesResource(res.Resource):
                                                                  want[field]))
         return problems
 
-
     def predicted(self, current, plan):
         facts = dict(_facts(current))
         for name, item in sorted(plan.target.items()):

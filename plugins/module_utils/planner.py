@@ -537,8 +537,8 @@ def predicted_record(name, record, item):
     """The facts record ``record`` (None: created by the plan) with the config ``item``'s
     link and kind fields applied: what the reader would show after the plan (check mode's
     view for the persisted files; a real run renders them from the host as verified)."""
-    rec = dict(record or {"name": name, "kind": item.get("kind"), "flags": ["broadcast",
-                                                                             "multicast"],
+    rec = dict(record or {"name": name, "kind": item.get("kind"),
+                          "flags": ["broadcast", "multicast"],
                           "admin_state": "down", "addresses": [], "txqueuelen": 1000})
     kind = item.get("kind")
     if record is None and kind in CREATABLE_KINDS:
@@ -556,7 +556,7 @@ def predicted_record(name, record, item):
                         dstport=4789 if item.get("dstport") is None else item["dstport"])
         rec["kind_data"] = data
         rec["parent"] = item.get("parent") if kind != "veth" else None
-    flags = [flag for flag in rec.get("flags") or []]
+    flags = list(rec.get("flags") or [])
     for field, value in item.items():
         if field == "enabled":
             rec["admin_state"] = "up" if value else "down"

@@ -144,8 +144,9 @@ def comparable(report):
 
 def test_a_redis_fact_cache_gives_the_report_of_the_same_jsonfile_cache(caches):
     workdir, directory, connection, env = caches
-    from_redis, out = audit(workdir, "redis", {"plugin": "community.general.redis", "connection": connection,
-                                                "prefix": PREFIX, "timeout": 0}, env)
+    plugin = {"plugin": "community.general.redis", "connection": connection, "prefix": PREFIX,
+              "timeout": 0}
+    from_redis, out = audit(workdir, "redis", plugin, env)
     from_files, dummy = audit(workdir, "jsonfile", str(directory))
     hosts = dict((h["name"], h) for h in from_redis["hosts"])
     assert sorted(hosts) == ["badjson", "db1", "gone", "localhost", "nonetif", "web1", "web2"]

@@ -739,9 +739,8 @@ class ListedFindings:
         for host in self.hosts:
             if wanted is not None and host not in wanted:
                 continue
-            for finding in _listed(self.spool.get(host)[0] + self.fleet_by_host.get(host, []),
-                                   self.include_passed):
-                yield finding
+            yield from _listed(self.spool.get(host)[0] + self.fleet_by_host.get(host, []),
+                               self.include_passed)
 
 
 def findings_of(report, hosts):
