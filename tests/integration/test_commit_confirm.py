@@ -397,7 +397,7 @@ def test_cut_with_persist_reverts_the_runtime_and_the_files(lab_factory):
         "persist_backend": "networkd", "config": [{"name": "eth0", "addresses": [
             {"address": "{{ ansible_host }}/%d" % lab.subnet.prefixlen}]}]},
         "register": "r", "ignore_errors": True}
-    argv, env, outs = playbook(lab, [task], name="cutp")
+    argv, env, _outs = playbook(lab, [task], name="cutp")
     seen = dict((h.name, []) for h in lab.hosts)
 
     def restored():
@@ -424,9 +424,8 @@ def test_cut_with_persist_reverts_the_runtime_and_the_files(lab_factory):
         back = wait_for(restored, max(5.0, 15 + 5 - (time.monotonic() - start)))
         assert back is not None, "not restored: %s" % dict(
             (h.name, (network_files(lab, h), addr_state(lab, h))) for h in lab.hosts)
-        for host in lab.hosts:
-            assert wait_for(lambda: not watchdogs(host), 3) is not None
-            assert not os.path.exists(netif_state_paths(host.netns)[1])
+        assert wait_for(lambda: not any(watchdogs(h) for h in lab.hosts), 3) is not None
+        assert not any(os.path.exists(netif_state_paths(h.netns)[1]) for h in lab.hosts)
     finally:
         for host in lab.hosts:
             for pid in watchdogs(host):
