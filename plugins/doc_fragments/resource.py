@@ -100,8 +100,8 @@ options:
         namespace) is refused. Check mode arms nothing.
       - C(/run) is emptied by a reboot, so a reboot during a window ends it and the boot
         configuration applies.
-      - Not together with C(persist) (C(hostnet.netif.sysctls)); the watchdog restores the
-        runtime state only, so persist in a task after the window was confirmed.
+      - With C(persist), the watchdog restores the persisted files too (their contents from
+        before the window; files the window created are removed), with the runtime state.
     type: int
     default: 0
   confirm_window:

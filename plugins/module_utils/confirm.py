@@ -102,11 +102,6 @@ class Window:
         if not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:
             raise InputError("confirm_timeout", "expected 0 (off) or %d to %d seconds"
                              % (MIN_TIMEOUT, MAX_TIMEOUT), found=timeout)
-        if params.get("persist"):
-            raise InputError("confirm_timeout", "a commit-confirm window cannot take back the "
-                             "persist file yet (the watchdog restores runtime state only); "
-                             "use persist: true in a task without confirm_timeout, after the "
-                             "window was confirmed", found=timeout)
         if window_id is not None and not (isinstance(window_id, str)
                                           and _WINDOW_ID.match(window_id)):
             raise InputError("confirm_window", "expected 1 to 64 letters, digits, '_', '.' "
@@ -169,7 +164,8 @@ class Window:
 
 def merge_records(armed, new):
     """One journal for a window of several steps: what the window first saw wins
-    (interfaces, old sysctl values); interfaces a step created are never 'before'."""
+    (interfaces, old sysctl values, old file contents); interfaces a step created are
+    never 'before'."""
     created = set(armed["created"])
     merged = dict(armed)
     merged["names"] = sorted(set(armed["names"]) | set(new["names"]))
@@ -183,8 +179,17 @@ def merge_records(armed, new):
     merged["sysctl"] = list(armed["sysctl"]) + [
         s for s in new["sysctl"]
         if (s["family"], s["dev"], s["key"]) not in seen and s["dev"] not in created]
+    merged["files"] = merge_files(armed.get("files"), new.get("files"))
     merged["commands"] = list(armed["commands"]) + list(new["commands"])
     merged["pid"] = new["pid"]
+    return merged
+
+
+def merge_files(armed, new):
+    """{path: old text or None} of a window: the content a path had before the window
+    (recorded by the step that first wrote it) wins over what later steps saw."""
+    merged = dict(new or {})
+    merged.update(armed or {})
     return merged
 
 

@@ -670,8 +670,13 @@ class Transaction:
             self.window.start(self, record)
 
     def _journal_files(self, files):
-        """Add the old contents of ``files`` to the journal before they are written."""
-        self._record["files"] = dict((path, self.read_file(path)) for path in files)
+        """Add the old contents of ``files`` to the journal before they are written; in a
+        commit-confirm window a path's content from before the window (an earlier step's
+        record) is kept."""
+        olds = self._record.setdefault("files", {})
+        for path in files:
+            if path not in olds:
+                olds[path] = self.read_file(path)
         self.journal.write(self._record)
 
     def _journal_stale(self, record):

@@ -367,3 +367,72 @@ def test_configure_role_window_confirmed_keeps_all_three_steps(lab, clean):
     finally:
         if va in {link["ifname"] for link in lab.ip_json(host, "link", "show")}:
             lab.exec(host, ["ip", "link", "del", va])
+
+
+def network_files(lab, host):
+    """{name: text} of the host's /etc/systemd/network (its /etc/netns/<ns> entry)."""
+    directory = lab.etc_dir(host) / "systemd" / "network"
+    return dict((path.name, path.read_text()) for path in sorted(directory.iterdir()))
+
+
+@pytest.mark.skipif(not os.path.exists("/lib/systemd/systemd-networkd"),
+                    reason="systemd-networkd is not installed")
+def test_cut_with_persist_reverts_the_runtime_and_the_files(lab_factory):
+    """persist: true in a window, two hosts with their own /etc cut in one play: on h0
+    the cut rewrites eth0's own .network, on h1 it writes a new .network and removes
+    eth0's own .link. Not confirmed, so after the deadline the watchdogs have put back
+    the addresses AND the files (old contents back, the new file gone)."""
+    lab = lab_factory(hosts=2, etc=True)
+    rewritten, created = lab.hosts
+    for host, name in ((rewritten, "50-hostnet-eth0.network"), (created, "50-hostnet-eth0.link")):
+        # eth0's own files from an earlier persist (the prefix makes them the collection's)
+        section = "Network]\nAddress=%s/%d" % (host.ip, lab.subnet.prefixlen) \
+            if name.endswith(".network") else "Link]\nAlias=before-the-window"
+        (lab.etc_dir(host) / "systemd" / "network" / name).write_text(
+            "[Match]\nName=eth0\n\n[%s\n" % section)
+    files_before = dict((h.name, network_files(lab, h)) for h in lab.hosts)
+    addrs_before = dict((h.name, addr_state(lab, h)) for h in lab.hosts)
+    task = {"name": "cut with persist", "hostnet.netif.addresses": {
+        "state": "deleted", "force": True, "confirm_timeout": 15, "persist": True,
+        "persist_backend": "networkd", "config": [{"name": "eth0", "addresses": [
+            {"address": "{{ ansible_host }}/%d" % lab.subnet.prefixlen}]}]},
+        "register": "r", "ignore_errors": True}
+    argv, env, _outs = playbook(lab, [task], name="cutp")
+    seen = dict((h.name, []) for h in lab.hosts)
+
+    def restored():
+        return all(network_files(lab, h) == files_before[h.name]
+                   and addr_state(lab, h) == addrs_before[h.name] for h in lab.hosts)
+    try:
+        start = time.monotonic()
+        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        while proc.poll() is None:  # what the window wrote, before the watchdog restores it
+            for host in lab.hosts:
+                files = network_files(lab, host)
+                if files != files_before[host.name] and files not in seen[host.name]:
+                    seen[host.name].append(files)
+            time.sleep(0.1)
+        out = proc.stdout.read()
+        proc.stdout.close()
+        for host in lab.hosts:
+            assert "not confirmed: %s restores its previous state at" % host.name in out, out[-3000:]
+        during = seen[rewritten.name][-1]  # eth0's .network without the address
+        assert sorted(during) == ["50-hostnet-eth0.network"], seen
+        assert "\nAddress=" not in during["50-hostnet-eth0.network"], during
+        assert sorted(seen[created.name][-1]) == ["50-hostnet-eth0.network"], seen
+        back = wait_for(restored, max(5.0, 15 + 5 - (time.monotonic() - start)))
+        assert back is not None, "not restored: %s" % dict(
+            (h.name, (network_files(lab, h), addr_state(lab, h))) for h in lab.hosts)
+        assert wait_for(lambda: not any(watchdogs(h) for h in lab.hosts), 3) is not None
+        assert not any(os.path.exists(netif_state_paths(h.netns)[1]) for h in lab.hosts)
+    finally:
+        for host in lab.hosts:
+            for pid in watchdogs(host):
+                os.kill(pid, signal.SIGKILL)
+            base = "/run/hostnet-netif/%d." % inode(host)
+            for name in os.listdir("/run/hostnet-netif"):
+                if ("/run/hostnet-netif/" + name).startswith(base) and not name.endswith(".lock"):
+                    os.unlink("/run/hostnet-netif/" + name)
+        lab.down()  # its /etc/netns/<ns> entries go with it
+    assert not any(os.path.exists("/etc/netns/" + h.netns) for h in lab.hosts)

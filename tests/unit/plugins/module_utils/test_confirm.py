@@ -65,10 +65,10 @@ class Rig:
         with open(path) as handle:
             return json.load(handle)
 
-    def apply(self, ops, window, verify=lambda facts: []):
+    def apply(self, ops, window, verify=lambda facts: [], files=None):
         with transaction.Transaction(self.host, lock=self.lock(), window=window) as txn:
             txn.read()
-            txn.apply(planner.order(ops), verify)
+            txn.apply(planner.order(ops), verify, files=files)
             return txn
 
 
@@ -84,7 +84,6 @@ def rig(tmp_path, monkeypatch):
     ({"confirm_timeout": 0, "confirm_window": "w"}, "confirm_window"),
     ({"confirm_timeout": 10, "confirm_window": "a/b"}, "confirm_window"),
     ({"confirm_timeout": 10, "confirm_window": "x" * 65}, "confirm_window"),
-    ({"confirm_timeout": 10, "persist": True}, "confirm_timeout"),
 ])
 def test_bad_window_parameters_name_the_field(params, path):
     with pytest.raises(InputError) as info:
@@ -99,6 +98,8 @@ def test_window_parameters():
     assert own.timeout == 10 and not own.joined and len(own.id) == 16
     joined = confirm.Window.from_params({"confirm_timeout": 3600, "confirm_window": "role-1"})
     assert joined.id == "role-1" and joined.joined
+    # persist goes with a window: the watchdog restores the persisted files too
+    assert confirm.Window.from_params({"confirm_timeout": 10, "persist": True}).timeout == 10
 
 
 def test_apply_with_a_window_keeps_the_journal_armed(rig):
@@ -218,6 +219,50 @@ def test_watchdog_restores_at_the_deadline_and_the_next_run_reports_it(rig, monk
     assert txn.confirm_log[0]["window"] == "w"
     assert any("was not confirmed by its deadline" in w for w in txn.warnings)
     assert not os.path.exists(confirm.log_path(rig.lock()))  # reported once
+
+
+def test_watchdog_restores_the_files_of_every_step_to_before_the_window(rig, monkeypatch,
+                                                                          tmp_path):
+    """persist with a window: two steps write files; the watchdog puts back what the files
+    were before the window (a path both steps wrote: the first step's old content; a file
+    the window created: removed), with the runtime."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    kept, both, new = (str(etc / name) for name in ("10-kept.network", "20-both.network",
+                                                    "30-new.network"))
+    for path, text in ((kept, "kept before\n"), (both, "both before\n")):
+        with open(path, "w") as handle:
+            handle.write(text)
+    original = comparable(rig.fake.snapshot())
+    rig.apply([planner.link_set("va", "mtu", 1400, current_mtu=1500)], confirm.Window(10, "p"),
+              files={kept: "kept step 1\n", both: "both step 1\n"})
+    rig.apply([planner.link_set("br0", "mtu", 1300, current_mtu=1500)], confirm.Window(10, "p"),
+              files={both: "both step 2\n", new: ("new step 2\n", 0o600)})
+    record = rig.journal()
+    assert record["window"]["steps"] == 2
+    assert record["files"] == {kept: "kept before\n", both: "both before\n", new: None}
+    with open(both) as handle:
+        assert handle.read() == "both step 2\n"
+    deadline = record["window"]["deadline"]
+    assert watchdog(rig, monkeypatch, "p", deadline + 0.1) == 0
+    assert comparable(rig.fake.snapshot()) == original and rig.journal() is None
+    for path, text in ((kept, "kept before\n"), (both, "both before\n")):
+        with open(path) as handle:
+            assert handle.read() == text
+    assert sorted(os.listdir(str(etc))) == ["10-kept.network", "20-both.network"]
+    log = confirm.read_log(rig.lock())
+    assert "remove %s" % new in log[0]["restore_commands"]
+    assert "restore %s" % both in log[0]["restore_commands"]
+
+
+def test_merge_records_keeps_the_first_content_of_a_file():
+    armed = {"names": [], "created": [], "interfaces": {}, "sysctl": [], "commands": ["a"],
+             "files": {"/x": "x0", "/y": None}, "pid": 1}
+    new = {"names": [], "created": [], "interfaces": {}, "sysctl": [], "commands": ["b"],
+           "files": {"/x": "x1", "/z": "z1"}, "pid": 2}
+    merged = confirm.merge_records(armed, new)
+    assert merged["files"] == {"/x": "x0", "/y": None, "/z": "z1"}
+    assert armed["files"] == {"/x": "x0", "/y": None}  # the armed record is not changed
 
 
 def test_watchdog_of_a_confirmed_window_just_ends(rig, monkeypatch):
