@@ -28,7 +28,7 @@ NAMES = ("qpa", "qpb", "qbr")
 
 
 def module(lab, host, name, args, *flags):
-    """Run hostnet.netif.<name> ad hoc; the result dict with "failed"."""
+    """Run hostnet.netif.<name> ad hoc; the result dict with "failed" and "stderr"."""
     rc, out, err = run_ansible(lab, host.name, "-m", "hostnet.netif." + name, "-a",
                                json.dumps(args), *flags)
     lines = out.splitlines()
@@ -36,6 +36,7 @@ def module(lab, host, name, args, *flags):
         if line.startswith(host.name + " | ") and " => " in line:
             result = json.loads("\n".join([line.split(" => ", 1)[1]] + lines[line_no + 1:]))
             result["failed"] = line.split(" | ", 1)[1].startswith("FAILED")
+            result["stderr"] = err  # ansible prints the task's warnings there
             return result
     raise AssertionError("no result rc=%s\n%s\n%s" % (rc, out[-3000:], err[-3000:]))
 
