@@ -392,10 +392,11 @@ def test_cut_with_persist_reverts_the_runtime_and_the_files(lab_factory):
             "[Match]\nName=eth0\n\n[%s\n" % section)
     files_before = dict((h.name, network_files(lab, h)) for h in lab.hosts)
     addrs_before = dict((h.name, addr_state(lab, h)) for h in lab.hosts)
+    address = "{{ ansible_host }}/%d" % lab.subnet.prefixlen
     task = {"name": "cut with persist", "hostnet.netif.addresses": {
         "state": "deleted", "force": True, "confirm_timeout": 15, "persist": True,
-        "persist_backend": "networkd", "config": [{"name": "eth0", "addresses": [
-            {"address": "{{ ansible_host }}/%d" % lab.subnet.prefixlen}]}]},
+        "persist_backend": "networkd",
+        "config": [{"name": "eth0", "addresses": [{"address": address}]}]},
         "register": "r", "ignore_errors": True}
     argv, env, _outs = playbook(lab, [task], name="cutp")
     seen = dict((h.name, []) for h in lab.hosts)

@@ -221,8 +221,8 @@ def test_watchdog_restores_at_the_deadline_and_the_next_run_reports_it(rig, monk
     assert not os.path.exists(confirm.log_path(rig.lock()))  # reported once
 
 
-def test_watchdog_restores_the_files_of_every_step_to_before_the_window(rig, monkeypatch,
-                                                                          tmp_path):
+def test_watchdog_restores_the_files_of_every_step_to_before_the_window(
+        rig, monkeypatch, tmp_path):
     """persist with a window: two steps write files; the watchdog puts back what the files
     were before the window (a path both steps wrote: the first step's old content; a file
     the window created: removed), with the runtime."""
