@@ -19,36 +19,34 @@ command -v netplan >/dev/null 2>&1 || need+=(netplan.io)     # boot facts: netpl
 if ! command -v nmcli >/dev/null 2>&1 && [ ! -d /run/systemd/system ]; then
   need+=(network-manager)
 fi
-if [ "${#need[@]}" -gt 0 ]; then
+# apt-get install with invoke-rc.d refusing to start services (policy-rc.d exit 101, Debian's
+# mechanism; an image may already have one): no package here may start a daemon on the
+# machine itself (NetworkManager, redis-server).
+apt_install() {
   if [ "$(id -u)" -ne 0 ]; then
-    echo "missing Debian packages: ${need[*]} (run as root, or install them)" >&2
+    echo "missing Debian packages: $* (run as root, or install them)" >&2
     exit 1
   fi
-  echo "installing Debian packages: ${need[*]}"
+  echo "installing Debian packages (services not started): $*"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-# fleet audit: the Redis fact cache test runs its own redis-server on a unix socket in a temp
-# dir. Installed with invoke-rc.d refusing to start services (policy-rc.d exit 101, Debian's
-# mechanism), so the package never leaves a daemon on the root namespace's port 6379.
-if [ ! -x /usr/bin/redis-server ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "missing Debian package: redis-server (run as root, or install it)" >&2
-    exit 1
-  fi
-  echo "installing Debian package: redis-server (not started)"
-  export DEBIAN_FRONTEND=noninteractive
-  guard=""
+  local guard="" status=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     guard=/usr/sbin/policy-rc.d
     printf '#!/bin/sh\nexit 101\n' >"$guard"
     chmod 755 "$guard"
   fi
-  status=0
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null; } || status=$?
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@" >/dev/null; } || status=$?
   [ -z "$guard" ] || rm -f "$guard"
   [ "$status" -eq 0 ] || exit "$status"
+}
+if [ "${#need[@]}" -gt 0 ]; then
+  apt_install "${need[@]}"
+fi
+# fleet audit: the Redis fact cache test runs its own redis-server on a unix socket in a temp
+# dir. Installed with invoke-rc.d refusing to start services (policy-rc.d exit 101, Debian's
+# mechanism), so the package never leaves a daemon on the root namespace's port 6379.
+if [ ! -x /usr/bin/redis-server ]; then
+  apt_install redis-server
   if [ -d /run/systemd/system ]; then
     systemctl disable --now redis-server >/dev/null 2>&1 || true   # not at the next boot either
   fi
