@@ -101,12 +101,18 @@ class ActionModule(ActionBase):
             result.update(failure("detail_limit", "0 or more", params["detail_limit"]))
             return result
 
+        if params["workers"] < 0:
+            result.update(failure("workers", "0 (one per CPU) or more", params["workers"]))
+            return result
+
         if params["fact_cache_max_size"] < 1:
             result.update(failure("fact_cache_max_size", "1 (MiB) or more", params["fact_cache_max_size"]))
             return result
 
-        if params["fact_cache"] or params["fact_cache_plugin"]:
-            report = self._offline(policy, params, task_vars, today, result)
+        offline = bool(params["fact_cache"] or params["fact_cache_plugin"])
+        workers = engine.usable_workers(params["workers"]) if offline else 1
+        if offline:
+            report = self._offline(policy, params, task_vars, today, result, workers)
             if report is None:
                 return result
         else:
@@ -114,7 +120,7 @@ class ActionModule(ActionBase):
 
         try:
             paths = reports.write_reports(report, params["report_dir"], params["formats"],
-                                          params["detail_limit"])
+                                          params["detail_limit"], workers=workers)
         except (IOError, OSError) as exc:
             result.update(failed=True, msg="cannot write the reports to %s: %s"
                           % (params["report_dir"], exc.strerror or exc))
@@ -141,9 +147,9 @@ class ActionModule(ActionBase):
         return result
 
     @staticmethod
-    def _offline(policy, params, task_vars, today, result):
+    def _offline(policy, params, task_vars, today, result, workers):
         """The report of every host of the fact cache, read and evaluated one host at a time."""
-        info = {}
+        tally = factcache.Tally()
         max_bytes = params["fact_cache_max_size"] * 1048576
         plugin = params["fact_cache_plugin"]
         options = dict(params["fact_cache_options"] or {})
@@ -153,21 +159,21 @@ class ActionModule(ActionBase):
             directory = options["connection"]  # jsonfile: read the directory directly, much faster
         try:
             if directory and plugin in (None,) + factcache.FILE_PLUGINS:
-                entries = factcache.iter_fact_cache(directory, prefix, max_bytes, info)
+                entries = factcache.iter_fact_cache(directory, prefix, max_bytes, tally=tally, defer=True)
                 where = "fact_cache %s" % directory
             else:
                 if prefix:
                     options["prefix"] = prefix
                 cache = factcache.PluginCache(plugin, options, max_bytes)
-                entries = cache.hosts(info)
+                entries = cache.hosts(tally=tally, defer=True)
                 where = "fact_cache plugin %s" % plugin
             groups = groups_by_host(task_vars)
-            sources = (engine.HostSource(host, doc, groups=groups.get(host) or ["all"], missing_reason=reason)
-                       for host, doc, reason in entries)
-            progress = console.Progress(lambda: info.get("hosts_listed"))
+            sources = engine.cache_sources(entries, lambda host: groups.get(host) or ["all"])
+            progress = console.Progress(lambda: tally.info.get("hosts_listed"))
             try:
                 report = engine.run(policy, sources, None, today, params["include_passed"],
-                                    progress=progress.update)
+                                    progress=progress.update, workers=workers,
+                                    on_problem=tally.record)
             finally:
                 progress.done()
         except ValueError as exc:
@@ -175,9 +181,9 @@ class ActionModule(ActionBase):
             return None
         if not report["hosts"]:
             result.update(failed=True, msg="%s: no cache entries%s" % (
-                where, (" with prefix %r" % prefix) if prefix else ""), cache=info)
+                where, (" with prefix %r" % prefix) if prefix else ""), cache=tally.info)
             return None
-        result["cache"] = info
+        result["cache"] = tally.info
         return report
 
     def _live(self, policy, params, task_vars, today):

@@ -33,9 +33,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import itertools
 import json
+import os
 import pickle
 import tempfile
+from collections import deque
 
 from ansible_collections.hostnet.netif.plugins.module_utils import model
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import boot, factpath, factshape, promiscuity
@@ -231,6 +234,28 @@ class FleetView:
             if key in facts:
                 out[key] = self.intern(self._project(facts[key], sub))
         return out
+
+    def _interface_again(self, part):
+        return self.interface_part(part, shared=self.split_mac)
+
+    def adopt(self, ctx, seen):
+        """A slim context made by a worker process (slim() with the worker's own view) with this
+        view's shared objects: equal values become one object across the fleet, as if slim(self)
+        had made it. ``seen`` ({id: (worker object, ours)}) is shared by the contexts of one
+        chunk, whose equal values arrive as one object: each is projected once per chunk."""
+        def again(value, make):
+            hit = seen.get(id(value))
+            if hit is None:
+                hit = seen[id(value)] = (value, make(value))
+            return hit[1]
+
+        ctx.groups = again(ctx.groups, self.intern)
+        ctx.gathered = again(ctx.gathered, self.intern)
+        if ctx.facts is not None:
+            ctx.facts = self.host_part(ctx.facts)
+        ctx.interfaces = tuple((again(name, self.intern), again(part, self._interface_again))
+                               for name, part in ctx.interfaces)
+        return ctx
 
 
 # ---------------------------------------------------------------------------
@@ -694,21 +719,30 @@ class FindingSpool:
         self._file = tempfile.TemporaryFile(prefix="netif-audit-")
         self._where = {}
         self._end = 0
+        self._unflushed = False
 
     def put(self, host, findings, passed):
-        data = pickle.dumps((findings, passed), pickle.HIGHEST_PROTOCOL)
-        self._file.seek(self._end)
+        self.put_pickled(host, spooled(findings, passed))
+
+    def put_pickled(self, host, data):
+        """Store ``spooled(findings, passed)`` made elsewhere (a worker process)."""
         self._file.write(data)
         self._where[host] = (self._end, len(data))
         self._end += len(data)
+        self._unflushed = True
 
     def get(self, host):
-        """(findings, passed) of ``host``; ([], {}) for a host never put."""
+        """(findings, passed) of ``host``; ([], {}) for a host never put.
+
+        Reads with pread (no shared file offset), so a forked report writer
+        and its parent can read the same spool at once."""
         where = self._where.get(host)
         if where is None:
             return [], {}
-        self._file.seek(where[0])
-        return pickle.loads(self._file.read(where[1]))
+        if self._unflushed:
+            self._file.flush()
+            self._unflushed = False
+        return pickle.loads(os.pread(self._file.fileno(), where[1], where[0]))
 
     def __iter__(self):
         return iter(self._where)
@@ -868,21 +902,145 @@ class HostSource:
     ``missing_reason`` says why). ``findings`` is ``(findings, {rule: passes})``
     when the host was evaluated already (a live audit's registered result);
     its facts then only feed the fleet checks. ``groups`` None: from the
-    ``groups_by_host`` given to run().
+    ``groups_by_host`` given to run(). ``load`` (in place of ``facts``):
+    an object whose ``load()`` gives (facts, missing_reason, problem entry),
+    called where the host is evaluated (a worker process: factcache.Payload).
     """
 
-    __slots__ = ("host", "facts", "groups", "missing_reason", "findings")
+    __slots__ = ("host", "facts", "groups", "missing_reason", "findings", "load")
 
-    def __init__(self, host, facts, groups=None, missing_reason=None, findings=None):
+    def __init__(self, host, facts, groups=None, missing_reason=None, findings=None, load=None):
         self.host = host
         self.facts = facts
         self.groups = groups
         self.missing_reason = missing_reason
         self.findings = findings
+        self.load = load
+
+
+def cache_sources(entries, groups_of):
+    """HostSources of a fact cache reader's ``(host, facts or a deferred load, reason)`` entries
+    (factcache.iter_fact_cache / PluginCache.hosts; a deferred load is a factcache.Payload);
+    ``groups_of(host)`` gives each host's groups."""
+    for host, doc, reason in entries:
+        if hasattr(doc, "load"):
+            yield HostSource(host, None, groups=groups_of(host), load=doc)
+        else:
+            yield HostSource(host, doc, groups=groups_of(host), missing_reason=reason)
+
+
+WORKER_CHUNK = 64  # hosts per task sent to a worker process
+
+
+def spooled(findings, passed):
+    """One host's findings and pass counts as FindingSpool stores them."""
+    return pickle.dumps((findings, passed), pickle.HIGHEST_PROTOCOL)
+
+
+def _evaluated(policy, source, groups, today, include_passed):
+    """(findings and passes, context, problem entry of a deferred load or None) of one source."""
+    facts, missing_reason, noted = source.facts, source.missing_reason, None
+    if source.load is not None:
+        facts, missing_reason, noted = source.load.load()
+    ctx = facts if isinstance(facts, HostContext) else HostContext(source.host, groups, facts)
+    if source.findings is not None and not include_passed:
+        return source.findings, ctx, noted
+    return _evaluate(policy, ctx, today, include_passed, missing_reason), ctx, noted
+
+
+def _grouped(sources, groups_by_host):
+    """(source, its groups) of every source; a source's own groups are recorded for the report."""
+    for source in sources:
+        if source.groups is not None:
+            groups_by_host[source.host] = source.groups
+        yield source, groups_by_host.get(source.host)
+
+
+def _in_process(policy, pairs, today, include_passed, view):
+    for source, groups in pairs:
+        outcome, ctx, noted = _evaluated(policy, source, groups, today, include_passed)
+        yield source.host, outcome, (ctx.slim(view) if view is not None else ctx), noted
+
+
+_WORKER = {}
+
+
+def _worker_start(policy, today, include_passed):
+    """A worker process's set-up: inherited through fork, never pickled."""
+    _WORKER.update(policy=policy, today=today, include_passed=include_passed)
+
+
+def _worker_chunk(chunk):
+    """In a worker process: [(host, spooled findings, slim context, problem entry)] of a chunk of
+    (source, groups)."""
+    policy, today, include_passed = _WORKER["policy"], _WORKER["today"], _WORKER["include_passed"]
+    view = FleetView(policy)  # one per chunk: what it shares travels once in the chunk's pickle
+    out = []
+    for source, groups in chunk:
+        (findings, passed), ctx, noted = _evaluated(policy, source, groups, today, include_passed)
+        out.append((source.host, spooled(findings, passed), ctx.slim(view), noted))
+    return out
+
+
+def _chunks(pairs, size):
+    chunk = []
+    for pair in pairs:
+        chunk.append(pair)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _in_workers(policy, pairs, today, include_passed, view, workers):
+    """Like _in_process, the hosts evaluated by ``workers`` forked processes, WORKER_CHUNK hosts a
+    task, at most two tasks per worker read ahead (bounded memory), results taken in the order
+    the sources came (the report is the one _in_process gives, byte for byte). A fleet of one
+    chunk is evaluated here: a pool would cost more than it saves."""
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
+
+    chunks = _chunks(pairs, WORKER_CHUNK)
+    first = next(chunks, None)
+    second = next(chunks, None)
+    if second is None:
+        yield from _in_process(policy, first or (), today, include_passed, view)
+        return
+    pending = deque()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_worker_start, initargs=(policy, today, include_passed)) as pool:
+        for chunk in itertools.chain((first, second), chunks):
+            pending.append(pool.submit(_worker_chunk, chunk))
+            if len(pending) > 2 * workers:
+                yield from _adopted(view, pending.popleft().result())
+        while pending:
+            yield from _adopted(view, pending.popleft().result())
+
+
+def _adopted(view, results):
+    seen = {}
+    for host, data, ctx, noted in results:
+        yield host, data, view.adopt(ctx, seen), noted
+
+
+def usable_workers(workers=None):
+    """Worker processes for an audit: ``workers`` (0 or None: one per CPU this process may use),
+    1 (no pool) where fork is not available."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    if not workers:
+        try:
+            workers = len(os.sched_getaffinity(0))
+        except AttributeError:
+            workers = os.cpu_count() or 1
+    return max(1, int(workers))
 
 
 def run(policy, sources, groups_by_host=None, today=None, include_passed=False, generated_at=None,
-        stream=True, progress=None):
+        stream=True, progress=None, workers=1, on_problem=None):
     """The one evaluation loop: every host of ``sources`` (HostSource), then the fleet checks.
 
     One host at a time: its per-host findings are evaluated (or taken as
@@ -892,7 +1050,12 @@ def run(policy, sources, groups_by_host=None, today=None, include_passed=False, 
     is then an iterable read back from the spool (reports.write_reports and
     every writer take it).
     ``stream=False`` keeps every HostContext (same report, byte for byte).
-    ``progress(hosts done)`` is called after each host.
+    ``workers`` > 1 (with ``stream``): hosts are evaluated in that many
+    forked processes while this one reads the sources and keeps the fleet
+    view; same report, byte for byte (see _in_workers).
+    ``progress(hosts done)`` is called after each host, ``on_problem(host,
+    entry)`` for a source's deferred load that found a problem (in host
+    order, in this process: factcache.Tally.record).
     """
     today = audit_date(today)
     groups_by_host = dict(groups_by_host or {})
@@ -901,21 +1064,21 @@ def run(policy, sources, groups_by_host=None, today=None, include_passed=False, 
     host_findings = {}
     passed = {}
     contexts = {}
-    for source in sources:
-        host = source.host
-        if source.groups is not None:
-            groups_by_host[host] = source.groups
-        facts = source.facts
-        ctx = facts if isinstance(facts, HostContext) else HostContext(host, groups_by_host.get(host), facts)
-        if source.findings is not None and not include_passed:
-            findings, tally = source.findings
+    pairs = _grouped(sources, groups_by_host)
+    if stream and workers > 1:
+        evaluated = _in_workers(policy, pairs, today, include_passed, view, workers)
+    else:
+        evaluated = _in_process(policy, pairs, today, include_passed, view)
+    for host, outcome, ctx, noted in evaluated:
+        if noted is not None and on_problem is not None:
+            on_problem(host, noted)
+        if isinstance(outcome, bytes):
+            spool.put_pickled(host, outcome)
+        elif spool is not None:
+            spool.put(host, *outcome)
         else:
-            findings, tally = _evaluate(policy, ctx, today, include_passed, source.missing_reason)
-        if spool is not None:
-            spool.put(host, findings, tally)
-        else:
-            host_findings[host], passed[host] = findings, tally
-        contexts[host] = ctx.slim(view) if view is not None else ctx
+            host_findings[host], passed[host] = outcome
+        contexts[host] = ctx
         if progress is not None:
             progress(len(contexts))
     fleet_passed = {} if stream and not include_passed else None
@@ -927,7 +1090,7 @@ def run(policy, sources, groups_by_host=None, today=None, include_passed=False, 
 
 
 def audit(policy, facts_by_host, groups_by_host=None, today=None, include_passed=False,
-          generated_at=None, missing_reasons=None, stream=False):
+          generated_at=None, missing_reasons=None, stream=False, workers=1):
     """Evaluate every host of ``{host: facts}`` and the fleet checks; return the report (see run()).
 
     ``missing_reasons`` ({host: text}) explains hosts whose facts are None.
@@ -937,7 +1100,8 @@ def audit(policy, facts_by_host, groups_by_host=None, today=None, include_passed
     missing_reasons = missing_reasons or {}
     sources = (HostSource(host, facts, missing_reason=missing_reasons.get(host))
                for host, facts in facts_by_host.items())
-    return run(policy, sources, groups_by_host, today, include_passed, generated_at, stream=stream)
+    return run(policy, sources, groups_by_host, today, include_passed, generated_at, stream=stream,
+               workers=workers)
 
 
 def fail_on_reached(report, threshold):

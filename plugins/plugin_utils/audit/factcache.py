@@ -26,6 +26,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import bisect
 import errno
 import json
 import os
@@ -113,15 +114,18 @@ def _parse(text):
         return None, "%s" % exc
 
 
-def _decode(data, problem, wrapped_name):
+def _decode(data, problem, wrapped_name, defer=False):
     """(facts dict, problem, wrapped) from a cache entry already parsed from its outer JSON.
 
     ``wrapped_name``: the entry's name had the 2.19 ``s<schema>_`` form.
+    ``defer``: a payload text is returned as its str, to be parsed later (Payload).
     """
     wrapped = False
     if isinstance(data, dict) and list(data) == [PAYLOAD]:
         wrapped = wrapped_name
         payload = data[PAYLOAD]
+        if defer and isinstance(payload, str):
+            return payload, None, wrapped
         if isinstance(payload, str):
             data, problem = _parse(payload)
         else:
@@ -136,42 +140,94 @@ def _decode(data, problem, wrapped_name):
     return data, problem, wrapped
 
 
-class _Tally:
-    """What a read found: files, hosts, the first 100 problems."""
+NO_NETIF = "no netif facts (gather hostnet.netif.interface_facts with fact caching on)"
+
+
+def _outcome(doc, problem, what):
+    """(facts or None, reason or None, problem entry or None) of one host's chosen entry."""
+    if doc is None and problem is None:
+        problem = NO_NETIF
+    if problem is None:
+        return doc, None, None
+    return (None, "fact cache %s: %s" % (what if what.startswith("entry") else "file %s" % what, problem),
+            "%s: %s" % (what, problem))
+
+
+class Payload:
+    """A host's 2.19 cache payload (a JSON text), parsed where the host is evaluated: in a worker
+    process when the audit has them (this parse is most of the cost of reading a cache)."""
+
+    __slots__ = ("text", "what")
+
+    def __init__(self, text, what):
+        self.text = text
+        self.what = what
+
+    def load(self):
+        """(netif facts or None, reason or None, problem entry or None): what Tally.host gives for
+        an entry parsed at once; the entry goes to Tally.record."""
+        data, problem, dummy = _decode({PAYLOAD: self.text}, None, True)
+        return _outcome(_netif(data) if problem is None else None, problem, self.what)
+
+
+class Tally:
+    """What a read found: files, hosts, problems (counted; the first 100 by host kept in ``info``,
+    in host order whenever they are recorded)."""
+
+    LISTED = 100
 
     def __init__(self, **info):
         self.info = dict(info, files=0, hosts=0, problems=[], problems_total=0)
+        self._listed = []
 
-    def host(self, name, doc, problem, what):
-        """(host, facts or None, reason or None) after counting."""
-        self.info["hosts"] += 1
-        if doc is None and problem is None:
-            problem = "no netif facts (gather hostnet.netif.interface_facts with fact caching on)"
-        if problem is None:
-            return name, doc, None
+    def record(self, host, entry):
+        """Count one host's problem (``entry``: "what: problem")."""
         self.info["problems_total"] += 1
-        if len(self.info["problems"]) < 100:
-            self.info["problems"].append("%s: %s" % (what, problem))
-        return name, None, "fact cache %s: %s" % (what if what.startswith("entry") else "file %s" % what,
-                                                  problem)
+        if len(self._listed) >= self.LISTED and host >= self._listed[-1][0]:
+            return
+        bisect.insort(self._listed, (host, entry))
+        del self._listed[self.LISTED:]
+        self.info["problems"] = [text for dummy, text in self._listed]
+
+    def host(self, name, doc, problem, what, deferred=False):
+        """(host, facts or None, reason or None) after counting; ``deferred``: ``doc`` is a payload
+        text, returned as a Payload in place of the facts (its problems recorded when loaded)."""
+        self.info["hosts"] += 1
+        if deferred and problem is None:
+            return name, Payload(doc, what), None
+        doc, reason, entry = _outcome(doc, problem, what)
+        if entry is not None:
+            self.record(name, entry)
+        return name, doc, reason
 
 
-def iter_fact_cache(directory, prefix="", max_bytes=DEFAULT_MAX_BYTES, info=None):
+def _tally(tally, info, **start):
+    """The Tally to fill: ``tally``, or a new one whose info is the caller's ``info`` dict."""
+    if tally is not None:
+        tally.info.update(start)
+        return tally
+    tally = Tally(**start)
+    if info is not None:
+        info.update(tally.info)
+        tally.info = info
+    return tally
+
+
+def iter_fact_cache(directory, prefix="", max_bytes=DEFAULT_MAX_BYTES, info=None, tally=None, defer=False):
     """Yield (host, netif facts or None, reason or None), one host at a time, hosts sorted.
 
     Only one host's facts are in memory at once. ``info`` (a dict), when
-    given, is filled with the counts read_fact_cache returns. Raises
-    ValueError when the directory cannot be listed.
+    given, is filled with the counts read_fact_cache returns (or ``tally``,
+    a Tally, is). ``defer``: a 2.19 entry's facts are a Payload, parsed by
+    its ``load()`` where the host is evaluated. Raises ValueError when the
+    directory cannot be listed.
     """
     try:
         names = os.listdir(directory)
     except OSError as exc:
         raise ValueError("fact_cache %s: cannot list the directory: %s" % (directory, exc.strerror or exc))
     real_directory = os.path.realpath(directory)
-    tally = _Tally(directory=directory, prefix=prefix, max_bytes=max_bytes)
-    if info is not None:
-        info.update(tally.info)
-        tally.info = info
+    tally = _tally(tally, info, directory=directory, prefix=prefix, max_bytes=max_bytes)
     # a host's current (s<schema>_<host>) and legacy (<host>) files are read together
     by_host = {}
     for name in names:
@@ -202,17 +258,19 @@ def iter_fact_cache(directory, prefix="", max_bytes=DEFAULT_MAX_BYTES, info=None
                     problem = "not JSON: %s" % problem
             host = match.group(2) if match else key
             outer = data
-            data, problem, wrapped = _decode(data, problem, match is not None)
-            if outer is not None and not (isinstance(outer, dict) and list(outer) == [PAYLOAD]):
+            data, problem, wrapped = _decode(data, problem, match is not None, defer)
+            payload = isinstance(outer, dict) and list(outer) == [PAYLOAD]
+            if outer is not None and not payload:
                 host = key  # an old-style file is named by the host alone
             if host in wrapped_hosts and not wrapped:
                 continue  # the current-format entry of this host wins over a legacy one
-            results[host] = (_netif(data), problem, name)
+            deferred = payload and isinstance(data, str)
+            results[host] = (data if deferred else _netif(data), problem, name, deferred)
             if wrapped:
                 wrapped_hosts.add(host)
         for host in sorted(results):
-            doc, problem, name = results[host]
-            yield tally.host(host, doc, problem, name)
+            doc, problem, name, deferred = results[host]
+            yield tally.host(host, doc, problem, name, deferred)
 
 
 def read_fact_cache(directory, prefix="", max_bytes=DEFAULT_MAX_BYTES):
@@ -345,12 +403,10 @@ class PluginCache:
     def __iter__(self):
         return self.hosts()
 
-    def hosts(self, info=None):
-        """Yield (host, netif facts or None, reason or None), hosts sorted; see iter_fact_cache."""
-        tally = _Tally(plugin=self.name, max_bytes=self.max_bytes)
-        if info is not None:
-            info.update(tally.info)
-            tally.info = info
+    def hosts(self, info=None, tally=None, defer=False):
+        """Yield (host, netif facts or None, reason or None), hosts sorted; see iter_fact_cache
+        (``defer`` applies to a host with one entry: of several, the first good one is chosen)."""
+        tally = _tally(tally, info, plugin=self.name, max_bytes=self.max_bytes)
         by_host = {}
         for key in self.keys():
             match = _WRAPPED.match(key)
@@ -360,13 +416,22 @@ class PluginCache:
             chosen = None
             for key, data, problem in entries:
                 tally.info["files"] += 1
-                data, problem, wrapped = _decode(data, problem, _WRAPPED.match(key) is not None)
+                outer = data
+                data, problem, wrapped = _decode(data, problem, _WRAPPED.match(key) is not None,
+                                                 defer and len(entries) == 1)
+                if data is not outer and isinstance(data, str):  # a deferred payload
+                    chosen = (data, problem, key, True)
+                    break
                 if chosen is None or (chosen[1] is not None and problem is None):
-                    chosen = (data, problem, key)
+                    chosen = (data, problem, key, False)
                 if wrapped and problem is None:
                     break  # the current-format entry wins over a legacy one
-            data, problem, key = chosen
-            yield tally.host(host, _netif(data) if problem is None else None, problem, "entry %s" % key)
+            data, problem, key, deferred = chosen
+            if not deferred and problem is None:
+                data = _netif(data)
+            elif problem is not None:
+                data = None
+            yield tally.host(host, data, problem, "entry %s" % key, deferred)
 
     def _read_host(self, keys):
         """[(key, entry, problem)] of one host's keys, the current-format key first."""

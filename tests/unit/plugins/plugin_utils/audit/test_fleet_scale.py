@@ -55,27 +55,84 @@ def groups_of(docs):
     return dict((host, ["all", "g%d" % (int(host[1:]) // 50)]) for host in docs)
 
 
+MODES = (("in memory", False, 1), ("streamed", True, 1), ("streamed, 2 workers", True, 2))
+
+
 @pytest.mark.parametrize("include_passed", [False, True])
-def test_streamed_and_in_memory_reports_are_byte_identical(include_passed):
-    # 2,000 hosts: every fleet check finds something, so the projection is exercised by all of them
+def test_streamed_in_memory_and_parallel_reports_are_byte_identical(include_passed, tmp_path):
+    # 2,000 hosts: every fleet check finds something, so the projection is exercised by all of
+    # them; with 2 workers, 32 chunks of 64 hosts are evaluated in forked processes
     count = 2000 if not include_passed else 300
     docs = fleet_docs(count)
-    texts = []
-    for stream in (False, True):
+    texts = {}
+    for mode, stream, workers in MODES:
         report = engine.audit(POLICY, docs, groups_of(docs), TODAY, include_passed=include_passed,
                               generated_at="2030-06-15T00:00:00Z", missing_reasons={"h00003": "unreachable"},
-                              stream=stream)
+                              stream=stream, workers=workers)
         assert isinstance(report["findings"], engine.ListedFindings if stream else list)
         # every writer, the streamed findings read back from the spool by each; a small
         # detail_limit so the HTML and Markdown summaries cut the list
-        texts.append(dict((fmt, reports.render(report, fmt, detail_limit=150)) for fmt in reports.FORMATS))
-    for fmt in reports.FORMATS:
-        assert texts[0][fmt] == texts[1][fmt], fmt
-    report = json.loads(texts[0]["json"])
+        texts[mode] = dict((fmt, reports.render(report, fmt, detail_limit=150)) for fmt in reports.FORMATS)
+        if workers > 1:  # the files, written by two processes at once, are the same texts
+            paths = reports.write_reports(report, str(tmp_path), detail_limit=150, workers=workers)
+            for fmt, path in paths.items():
+                with open(path, encoding="utf-8") as handle:
+                    assert handle.read() == texts[mode][fmt], fmt
+    for mode, dummy, dummy in MODES[1:]:
+        for fmt in reports.FORMATS:
+            assert texts[mode][fmt] == texts["in memory"][fmt], (mode, fmt)
+    report = json.loads(texts["in memory"]["json"])
     failing = set(f["rule"] for f in report["findings"] if f["status"] == "fail")
     assert {"fleet.duplicate_address", "fleet.duplicate_mac", "fleet.mtu_mismatch", "fleet.prefix_mismatch",
             "fleet.drift"} <= failing, failing
     assert report["summary"]["hosts"] == count
+
+
+def test_workers_evaluate_in_other_processes(monkeypatch):
+    """The pool is really used (a chunk's hosts are evaluated in a forked process), and a fleet of
+    one chunk is evaluated here, without forking."""
+    pids = set()
+    real = engine._evaluate
+
+    def spy(*args, **kwargs):
+        pids.add(os.getpid())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_evaluate", spy)  # inherited by the forked workers
+    docs = fleet_docs(engine.WORKER_CHUNK)
+    engine.audit(POLICY, docs, groups_of(docs), TODAY, stream=True, workers=2)
+    assert pids == {os.getpid()}
+    seen = []
+    real_evaluated = engine._evaluated
+
+    def evaluated_spy(*args):
+        outcome, ctx, dummy = real_evaluated(*args)
+        return outcome, ctx, ("pid", os.getpid())  # comes back as a problem entry
+
+    monkeypatch.setattr(engine, "_evaluated", evaluated_spy)
+    docs = fleet_docs(3 * engine.WORKER_CHUNK)
+    engine.run(POLICY, (engine.HostSource(h, d) for h, d in docs.items()), groups_of(docs), TODAY, workers=2,
+               on_problem=lambda host, entry: seen.append(entry[1]))
+    assert len(seen) == len(docs) and os.getpid() not in seen
+
+
+def test_a_failing_report_writer_process_is_an_error_naming_it(tmp_path, monkeypatch):
+    docs = fleet_docs(10)
+    report = engine.audit(POLICY, docs, groups_of(docs), TODAY, stream=True)
+
+    def broken(report, detail_limit):
+        raise ValueError("junit writer broke")
+
+    monkeypatch.setattr(reports.junit, "chunks", broken)  # the forked writer inherits it
+    with pytest.raises(OSError, match="ValueError: junit writer broke"):
+        reports.write_reports(report, str(tmp_path), workers=2)
+    assert (tmp_path / "netif-audit.json").exists()  # the other process's report was written
+    assert not [name for name in os.listdir(tmp_path) if name.startswith(".netif-audit-")]
+
+
+def test_usable_workers():
+    assert engine.usable_workers(3) == 3
+    assert engine.usable_workers(0) == len(os.sched_getaffinity(0))
 
 
 def test_the_projection_keeps_only_what_fleet_rules_read():
@@ -136,6 +193,43 @@ def test_the_jsonfile_plugin_reads_what_the_directory_reader_reads(tmp_path):
     assert info["hosts"] == 31 and info["problems_total"] == 2  # broken + h00003 without netif
 
 
+def test_payloads_parsed_in_workers_give_the_report_and_problems_of_a_plain_read(tmp_path):
+    """What fleet_report does (payloads parsed where the host is evaluated, 2 workers) against a
+    plain read: the same report byte for byte, the same problems listed in the same order."""
+    docs = fleet_docs(300)
+    write_jsonfile(tmp_path, docs)
+    (tmp_path / "s1_h00007").write_text(json.dumps({"__payload__": "{not json"}))  # bad payload
+    (tmp_path / "s1_h00150").write_text(json.dumps({"__payload__": json.dumps({"netif": 3})}))
+    (tmp_path / "s1_h00200").write_text("{not json")  # bad outer JSON: found while reading
+    (tmp_path / "s1_h00280").write_text(json.dumps({"__payload__": json.dumps({"netif": {"interfaces": 5}})}))
+    groups = groups_of(docs)
+    results = []
+    for defer, workers in ((False, 1), (True, 1), (True, 2)):
+        tally = factcache.Tally()
+        entries = factcache.iter_fact_cache(str(tmp_path), tally=tally, defer=defer)
+        if defer:
+            entries = list(entries)
+            assert sum(isinstance(doc, factcache.Payload) for h, doc, r in entries) == 299
+        report = engine.run(POLICY, engine.cache_sources(entries, groups.get), None, TODAY,
+                            generated_at="2030-06-15T00:00:00Z", workers=workers, on_problem=tally.record)
+        results.append((reports.render(report, "json"), tally.info))
+    assert results[0] == results[1] == results[2]
+    info = results[0][1]
+    assert info["problems_total"] == 4 and [p.split(":")[0] for p in info["problems"]] == [
+        "s1_h00003", "s1_h00007", "s1_h00150", "s1_h00200"]  # h00280: malformed, found by the audit
+    errors = [f for f in json.loads(results[0][0])["findings"] if f["status"] == "error"]
+    assert sorted(f["host"] for f in errors) == ["h00003", "h00004", "h00007", "h00150", "h00200", "h00280"]
+
+
+def test_the_tally_lists_the_first_problems_by_host_whatever_the_order_they_come_in():
+    tally = factcache.Tally()
+    tally.LISTED = 3
+    for host in ("h5", "h2", "h9", "h1", "h7", "h3"):
+        tally.record(host, "%s: bad" % host)
+    assert tally.info["problems"] == ["h1: bad", "h2: bad", "h3: bad"]
+    assert tally.info["problems_total"] == 6
+
+
 class FakeRedis:
     """What community.general.redis looks like to the reader: bytes keys, get() decodes JSON."""
 
@@ -179,6 +273,31 @@ def test_broken_entries_of_a_plugin_are_one_error_host_each():
     assert [h for h, s in sorted(status.items()) if s == "error"] == ["badjson", "deep", "nonetif", "wrongtype"]
     detail = next(f["detail"] for f in report["findings"] if f["host"] == "wrongtype")
     assert "mtu" in detail
+    # deferred (as fleet_report reads): payloads parsed in the workers, the same report and problems
+    plain_tally = factcache.Tally()
+    list(cache.hosts(tally=plain_tally))
+    tally = factcache.Tally()
+    entries = list(cache.hosts(tally=tally, defer=True))
+    assert sorted(h for h, d, r in entries if isinstance(d, factcache.Payload)) == [
+        "deep", "good", "nonetif", "wrongtype"]
+    deferred = engine.run(POLICY, engine.cache_sources(entries, lambda host: None), None, TODAY, workers=2,
+                          generated_at=report["generated_at"], on_problem=tally.record)
+    assert reports.render(deferred, "json") == reports.render(report, "json")
+    assert tally.info == plain_tally.info
+
+
+def test_a_host_with_a_current_and_a_legacy_entry_is_read_at_once():
+    """A current entry that cannot be read falls back to the legacy one, parsed at once (of two
+    entries the first good one is chosen); a readable current entry is deferred."""
+    doc = lib.compliant_host()
+    cache = factcache.PluginCache.__new__(factcache.PluginCache)
+    cache.name, cache.max_bytes = "fake.redis", 10 ** 8
+    cache.plugin = FakeRedis({"s1_web": "{broken", "web": json.dumps({"netif": doc}),
+                              "s1_db": json.dumps({"__payload__": json.dumps({"netif": doc})}),
+                              "db": json.dumps({"netif": {}})})
+    read = list(cache.hosts(defer=True))
+    assert read[1] == ("web", doc, None)
+    assert read[0][0] == "db" and read[0][1].load() == (doc, None, None)
 
 
 def test_an_unknown_plugin_is_a_clear_error():
