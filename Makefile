@@ -45,7 +45,7 @@ unit: venv collection
 integration: setup test-collections
 	bash .ci/pytest-run.sh $(PYTEST) tests/integration
 
-# Pinned test-only collections (community.general for the Redis fact cache test).
+# Pinned test-only collections (community.general for the fact cache plugin tests).
 test-collections: venv
 	@bash .ci/test-collections.sh
 

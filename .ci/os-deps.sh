@@ -21,7 +21,7 @@ if ! command -v nmcli >/dev/null 2>&1 && [ ! -d /run/systemd/system ]; then
 fi
 # apt-get install with invoke-rc.d refusing to start services (policy-rc.d exit 101, Debian's
 # mechanism; an image may already have one): no package here may start a daemon on the
-# machine itself (NetworkManager, redis-server).
+# machine itself (NetworkManager, redis-server, memcached).
 apt_install() {
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing Debian packages: $* (run as root, or install them)" >&2
@@ -42,13 +42,22 @@ apt_install() {
 if [ "${#need[@]}" -gt 0 ]; then
   apt_install "${need[@]}"
 fi
-# fleet audit: the Redis fact cache test runs its own redis-server on a unix socket in a temp
-# dir. Installed with invoke-rc.d refusing to start services (policy-rc.d exit 101, Debian's
+# fleet audit: the Redis fact cache test runs its own redis-server on a free loopback port.
+# Installed with invoke-rc.d refusing to start services (policy-rc.d exit 101, Debian's
 # mechanism), so the package never leaves a daemon on the root namespace's port 6379.
 if [ ! -x /usr/bin/redis-server ]; then
   apt_install redis-server
   if [ -d /run/systemd/system ]; then
     systemctl disable --now redis-server >/dev/null 2>&1 || true   # not at the next boot either
+  fi
+fi
+# fleet audit: the memcached fact cache test (community.general.memcached) runs a memcached of
+# its own on a free loopback port, in the foreground; the package's daemon is never started
+# (policy-rc.d) nor enabled, as for redis-server.
+if [ ! -x /usr/bin/memcached ]; then
+  apt_install memcached
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now memcached >/dev/null 2>&1 || true   # not at the next boot either
   fi
 fi
 # boot facts: ifquery reads ifupdown files exactly as ifup does. Extracted into .build, never

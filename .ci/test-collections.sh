@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Test-only collections, pinned, into .build/test-collections (never on the collection's own
 # ANSIBLE_COLLECTIONS_PATH: only the tests that need them add it).
-# community.general: its redis cache plugin, for the fleet audit's Redis fact cache test.
+# community.general: its cache plugins (redis, memcached, yaml, pickle), for the fleet audit's
+# fact cache plugin test and the bench.
 # Galaxy is not reachable from CI; the `ansible` package on PyPI ships the collection, so it is
 # taken out of that wheel (sha256-checked), without installing the package.
 set -euo pipefail

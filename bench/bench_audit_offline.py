@@ -15,14 +15,28 @@ every host and the fleet checks, and writes all four reports.
 Reports wall time of the ansible-playbook run and the peak RSS of its largest
 process (/usr/bin/time -v), plus the report sizes. Targets: <= 20 s and
 <= 2 GiB for 10,000 hosts; <= 180 s and <= 1 GiB for 100,000 (issue #12).
---interfaces pads the captured document to N interfaces; --cache jsonfile redis
-audits the same fleet from a jsonfile directory and from a Redis of the
-bench's own (filled through community.general.redis).
+--interfaces pads the captured document to N interfaces; --cache audits the
+same fleet from several fact caches, one after the other, with the time of
+each against the first: ``jsonfile`` (a directory, written directly),
+``redis`` and ``memcached`` (a server of the bench's own on a free loopback
+port), ``yaml`` and ``pickle`` (directories), all filled through the
+community.general cache plugin with ansible's cache_loader, and
+``plugin=NAME,connection=URI[,prefix=P][,OPTION=VALUE...]`` for any other
+cache plugin (filled through it; no server is started, the bench writes the
+fleet into that cache and leaves it there).
 
     .venv/bin/python bench/bench_audit_offline.py                 # 10,000 hosts
     .venv/bin/python bench/bench_audit_offline.py --hosts 1000 --source localhost
     .venv/bin/python bench/bench_audit_offline.py --hosts 100000 --interfaces 20 --cache jsonfile redis
+    .venv/bin/python bench/bench_audit_offline.py --hosts 300 --cache jsonfile redis memcached yaml pickle
+    .venv/bin/python bench/bench_audit_offline.py --cache jsonfile plugin=community.mongodb.mongodb,connection=mongodb://127.0.0.1:27017/ansible
     .venv/bin/python bench/bench_audit_offline.py --boot          # + boot facts and the boot baseline
+
+In ``plugin=...`` no value may hold a comma. community.general.memcached keeps
+its list of keys in one memcached value that it rewrites whole on every set
+(filling takes time quadratic in the hosts) and python-memcached does not store
+over 1 MiB: about 27,000 of the bench's hosts. The bench refuses a larger
+--hosts with memcached (the plugin would silently list only the first ones).
 
 ``--boot`` gives every host boot facts as a hardened networkd host has them
 (one .network per interface with its MTU, MAC, state and static addresses, a
@@ -55,7 +69,7 @@ sys.path.insert(0, str(TEST_COLLECTIONS))
 sys.path.insert(0, str(COLLECTIONS))
 os.environ["ANSIBLE_COLLECTIONS_PATH"] = "%s:%s" % (COLLECTIONS, TEST_COLLECTIONS)
 
-from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine  # noqa: E402
+from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine, factcache  # noqa: E402
 from tests.integration.helpers import ansible_bin  # noqa: E402
 
 V4_POOL = ipaddress.ip_network("198.18.0.0/15")
@@ -237,13 +251,19 @@ def pad_interfaces(document, count):
 
 
 class PluginWriter:
-    """Writes hosts through an Ansible cache plugin (ansible's cache_loader, as a play would)."""
+    """Writes hosts through an Ansible cache plugin (ansible's cache_loader, as a play would);
+    ``options`` as netif_audit_fact_cache has them (connection, prefix, timeout, others)."""
 
-    def __init__(self, name, connection, prefix):
+    loader_ready = False
+
+    def __init__(self, name, options):
         from ansible.plugins.loader import cache_loader, init_plugin_loader
 
-        init_plugin_loader([str(COLLECTIONS), str(TEST_COLLECTIONS)])
-        self.plugin = cache_loader.get(name, _uri=connection, _prefix=prefix, _timeout=0)
+        if not PluginWriter.loader_ready:  # once: again warns that it is configured already
+            init_plugin_loader([str(COLLECTIONS), str(TEST_COLLECTIONS)])
+            PluginWriter.loader_ready = True
+        self.plugin = cache_loader.get(name, **dict((factcache.OPTION_NAMES.get(key, key), value)
+                                                    for key, value in options.items()))
 
     def write(self, host, facts):
         self.plugin.set(host, facts)
@@ -361,11 +381,16 @@ def main():
     parser.add_argument("--interfaces", type=int, default=0,
                         help="interfaces per host: the captured ones plus address-less copies of its "
                              "first non-loopback interface (0: as captured)")
-    parser.add_argument("--cache", choices=["jsonfile", "redis"], nargs="+", default=["jsonfile"],
-                        help="fact caches to fill with the same fleet and audit, one after the other "
-                             "(redis: a redis-server of the bench's own on a free loopback port, filled "
-                             "through community.general.redis)")
+    parser.add_argument("--cache", type=cache_spec, nargs="+", default=["jsonfile"],
+                        metavar="CACHE",
+                        help="fact caches to fill with the same fleet and audit, one after the other, "
+                             "timed against the first: %s (redis, memcached: a server of the bench's own on "
+                             "a free loopback port; yaml, pickle: a directory; each filled through "
+                             "community.general's plugin) or plugin=NAME,connection=URI[,prefix=P] (any "
+                             "cache plugin, filled through it, no server started)" % ", ".join(CACHES))
     args = parser.parse_args()
+    if "memcached" in args.cache:
+        memcached_keys_fit(args.hosts)
 
     # the role's default policy has the boot baseline; plain runs audit without it so the
     # figures stay comparable (--boot adds boot facts and the baseline)
@@ -376,30 +401,25 @@ def main():
     document, source = capture_lab(needs) if use_lab else capture_local(needs)
     document = pad_interfaces(document, args.interfaces)
     workdir = args.keep or tempfile.mkdtemp(prefix="netif-bench-audit-")
-    redis = None
+    servers = []
     try:
         by_cache = {}
         boot_drift = args.boot_drift_every if args.boot else None
-        for kind in args.cache:
+        for number, kind in enumerate(args.cache):
             t0 = time.perf_counter()
-            if kind == "redis":
-                redis, connection = start_redis(workdir)
-                groups, size = write_cache(None, document, args.hosts, args.group_size,
-                                           PluginWriter("community.general.redis", connection, "netif_"),
-                                           boot_drift)
-                cache = {"plugin": "community.general.redis", "connection": connection, "prefix": "netif_",
-                         "timeout": 0}
-            else:
-                cache = os.path.join(workdir, "cache")
-                shutil.rmtree(cache, ignore_errors=True)
+            label, cache, writer = prepare_cache(kind, os.path.join(workdir, "cache%d" % number), servers)
+            if writer is None:
                 groups, size = write_cache(cache, document, args.hosts, args.group_size,
                                            boot_drift_every=boot_drift)
-            by_cache[kind] = (cache, groups, size, time.perf_counter() - t0)
+            else:
+                groups, size = write_cache(None, document, args.hosts, args.group_size, writer, boot_drift)
+                size = stored_bytes(kind, cache)
+            by_cache[number] = (label, cache, groups, size, time.perf_counter() - t0)
         rows = []
-        for kind in args.cache:
-            cache, groups, size, prepare = by_cache[kind]
-            rows.append(dict(measure(args, workdir, kind, cache, groups, size, prepare, document, source),
-                             cache=kind))
+        for number in range(len(args.cache)):
+            label, cache, groups, size, prepare = by_cache[number]
+            rows.append(dict(measure(args, workdir, label, cache, groups, size, prepare, document, source),
+                             cache=label))
         ok = all(row.pop("ok") for row in rows)
         if len(rows) > 1:
             base = rows[0]["best_seconds"]
@@ -410,9 +430,13 @@ def main():
         print("within targets" if ok else "OUTSIDE TARGETS")
         return 0 if ok else 1
     finally:
-        if redis is not None:
-            redis.terminate()
-            redis.wait(timeout=30)
+        for server in servers:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -425,25 +449,122 @@ def targets(hosts, boot=False):
     return (TARGET_SECONDS_BOOT if boot else TARGET_SECONDS), TARGET_RSS_GIB
 
 
-def start_redis(workdir):
-    """A redis-server of the bench's own: loopback, a free port, no persistence."""
+# --cache: the community.general plugin filling each named cache (jsonfile: written directly)
+CACHES = {"jsonfile": None, "redis": "community.general.redis", "memcached": "community.general.memcached",
+          "yaml": "community.general.yaml", "pickle": "community.general.pickle"}
+
+
+def cache_spec(text):
+    """A --cache value: a name of CACHES, or plugin=NAME,connection=URI[,prefix=P][,OPTION=VALUE...]."""
+    if text in CACHES:
+        return text
+    options = dict(item.split("=", 1) for item in text.split(",") if "=" in item)
+    if not text.startswith("plugin=") or len(options) != text.count(",") + 1 or "connection" not in options:
+        raise argparse.ArgumentTypeError("%r: one of %s, or plugin=NAME,connection=URI[,prefix=P]"
+                                         % (text, ", ".join(CACHES)))
+    return options
+
+
+def prepare_cache(kind, directory, servers):
+    """(label, netif_audit_fact_cache, PluginWriter or None: write the directory) of a --cache value;
+    redis and memcached get a server of their own (appended to ``servers``)."""
+    if kind == "jsonfile":
+        shutil.rmtree(directory, ignore_errors=True)
+        return kind, directory, None
+    if isinstance(kind, dict):
+        options = dict(kind)
+        plugin = options.pop("plugin")
+        label = plugin
+    else:
+        plugin, label = CACHES[kind], kind
+        options = {"prefix": "netif_", "timeout": 0}
+        if kind in ("redis", "memcached"):
+            os.makedirs(directory)
+            proc, options["connection"] = (start_redis if kind == "redis" else start_memcached)(directory)
+            servers.append(proc)
+        else:
+            options["connection"] = directory
+    return label, dict(options, plugin=plugin), PluginWriter(plugin, options)
+
+
+def stored_bytes(kind, cache):
+    """The bytes a cache filled through its plugin holds, as its store counts them (0: unknown)."""
+    if kind in ("yaml", "pickle"):
+        return sum(entry.stat().st_size for entry in os.scandir(cache["connection"]))
+    if kind == "redis":
+        import redis
+
+        host, port, db = cache["connection"].split(":")
+        return redis.StrictRedis(host, int(port), int(db)).info("memory")["used_memory_dataset"]
+    if kind == "memcached":
+        import memcache
+
+        return int(memcache.Client([cache["connection"]]).get_stats()[0][1]["bytes"])
+    return 0
+
+
+def _serve(argv, port, log):
+    """Start argv, a server of the bench's own, and wait until it accepts connections on ``port``."""
     import socket
 
-    import redis as redis_client
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+    for dummy in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    proc.terminate()
+    proc.wait()
+    raise SystemExit("%s did not start on 127.0.0.1:%d: see %s" % (argv[0], port, log))
+
+
+def _free_port():
+    import socket
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                             "--appendonly", "no", "--dir", workdir, "--logfile", os.path.join(workdir, "redis.log")])
-    client = redis_client.StrictRedis("127.0.0.1", port, 0)
-    for dummy in range(200):
-        try:
-            client.ping()
-            break
-        except redis_client.exceptions.ConnectionError:
-            time.sleep(0.05)
+        return probe.getsockname()[1]
+
+
+def start_redis(workdir):
+    """A redis-server of the bench's own: loopback, a free port, no persistence."""
+    port = _free_port()
+    proc = _serve(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+                   "--dir", workdir], port, os.path.join(workdir, "redis.log"))
     return proc, "127.0.0.1:%d:0" % port
+
+
+def start_memcached(workdir):
+    """A memcached of the bench's own: loopback, a free port, TCP only, in the foreground (as nobody
+    when root: memcached refuses to run as root), up to 64 GiB of memory (taken as used; the
+    default 64 MiB would evict hosts)."""
+    port = _free_port()
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    proc = _serve(["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "65536"] + user, port,
+                  os.path.join(workdir, "memcached.log"))
+    return proc, "127.0.0.1:%d" % port
+
+
+def memcached_keys_fit(hosts):
+    """community.general.memcached keeps its list of keys, {key: time set}, in one value that
+    python-memcached pickles (protocol 0) and silently does not store over 1 MiB: hosts beyond
+    that are never listed. Refuse such a --hosts before filling."""
+    import pickle
+
+    import memcache
+
+    keys = dict(("s1_h%05d" % index, time.time()) for index in range(hosts))
+    size = len(pickle.dumps(keys, 0))
+    if size > memcache.SERVER_MAX_VALUE_LENGTH:
+        raise SystemExit("--cache memcached: community.general.memcached keeps the list of %d hosts' keys in one "
+                         "memcached value of %.1f MiB, over python-memcached's limit of %.0f MiB (it would not "
+                         "be stored); use --hosts %d at most" % (
+                             hosts, size / 1048576.0, memcache.SERVER_MAX_VALUE_LENGTH / 1048576.0,
+                             hosts * memcache.SERVER_MAX_VALUE_LENGTH // size))
 
 
 def report_summary(path):

@@ -321,6 +321,28 @@ def _size(value):
     return 0
 
 
+def _refuse_write(*args, **kwargs):
+    raise KeyError("the audit does not write to the fact cache")
+
+
+def read_only(plugin):
+    """Turn off, on this plugin instance, the writes some cache plugins make while reading.
+
+    community.general.redis and .memcached: ``get`` deletes a listed key whose
+    value is gone, and ``keys`` first drops the keys older than ``_timeout``
+    from the key set (memcached rewrites its whole key set, one value, on
+    every call: a gathering writing at the same time can lose its keys). Here
+    ``set``/``delete``/``flush`` raise KeyError (so such a ``get`` reports the
+    key as gone) and ``_expire_keys`` does nothing: every listed key is read.
+    """
+    for name in ("set", "delete", "flush"):
+        if callable(getattr(plugin, name, None)):
+            setattr(plugin, name, _refuse_write)
+    if callable(getattr(plugin, "_expire_keys", None)):
+        plugin._expire_keys = lambda: None
+    return plugin
+
+
 class PluginCache:
     """Read every host of any Ansible cache plugin, one host at a time.
 
@@ -329,7 +351,8 @@ class PluginCache:
     The audit never writes or deletes an entry: file-based plugins are read
     through their ``_load`` with this module's checks (links, size) in front,
     because their ``get`` deletes a file it cannot parse; other plugins
-    through ``get``, with the plugin's in-memory copy dropped after each host.
+    through ``get``, with the plugin's in-memory copy dropped after each host
+    and its writes on reading turned off (``read_only``).
     Keys are read from the plugin itself (a Redis key set holds bytes), both
     the 2.19 ``s<schema>_<host>`` keys and legacy ``<host>`` ones.
     """
@@ -348,7 +371,7 @@ class PluginCache:
             raise ValueError("fact_cache plugin %s: %s" % (name, exc))
         except Exception as exc:  # a plugin's own connection or import error
             raise ValueError("fact_cache plugin %s: %s: %s" % (name, type(exc).__name__, exc))
-        self.plugin = getattr(plugin, "__wrapped__", plugin)
+        self.plugin = read_only(getattr(plugin, "__wrapped__", plugin))
         if hasattr(self.plugin, "_get_cache_file_name"):
             try:
                 if self.plugin.get_option("_prefix") is None:  # file plugins: no prefix is ""

@@ -10,9 +10,11 @@ guarantees of the jsonfile reader (bad entries are error hosts, nothing is
 ever deleted from the cache).
 """
 
+import copy
 import io
 import json
 import os
+import time
 
 import pytest
 
@@ -298,6 +300,78 @@ def test_a_host_with_a_current_and_a_legacy_entry_is_read_at_once():
     read = list(cache.hosts(defer=True))
     assert read[1] == ("web", doc, None)
     assert read[0][0] == "db" and read[0][1].load() == (doc, None, None)
+
+
+class FakeKeysetCache:
+    """community.general.memcached (and .redis) as they read: a key set of insertion times, held
+    in the store itself; keys() first drops the keys older than the timeout by rewriting the key
+    set (when the timeout is not 0), get() deletes a listed key whose value is gone."""
+
+    def __init__(self, store, timeout):
+        self.store = store  # the server: {"ansible_cache_keys": {key: time}, "netif_" + key: value}
+        self._timeout = timeout
+        self._cache = {}
+        self._keys = dict(store["ansible_cache_keys"])
+
+    def _expire_keys(self):
+        if self._timeout > 0:
+            oldest = time.time() - self._timeout
+            self._keys = dict((k, t) for k, t in self._keys.items() if t >= oldest)
+            self.store["ansible_cache_keys"] = dict(self._keys)
+
+    def keys(self):
+        self._expire_keys()
+        return list(self._keys)
+
+    def get(self, key):
+        if key not in self._cache:
+            value = self.store.get("netif_" + key)
+            if value is None:
+                self.delete(key)
+                raise KeyError(key)
+            self._cache[key] = value
+        return self._cache[key]
+
+    def set(self, key, value):
+        self.store["netif_" + key] = value
+
+    def delete(self, key):
+        self._cache.pop(key, None)
+        self.store.pop("netif_" + key, None)
+        del self._keys[key]
+        self.store["ansible_cache_keys"] = dict(self._keys)
+
+    def flush(self):
+        self.store.clear()
+
+
+def test_a_plugin_cannot_write_to_its_cache_while_the_audit_reads_it(monkeypatch):
+    from ansible.plugins.loader import cache_loader
+
+    doc = lib.compliant_host()
+    now = time.time()
+    store = {"ansible_cache_keys": {"s1_new": now, "s1_old": now - 10 * 86400, "s1_gone": now},
+             "netif_s1_new": {"__payload__": json.dumps({"netif": doc})},
+             "netif_s1_old": {"__payload__": json.dumps({"netif": doc})}}
+    before = copy.deepcopy(store)
+    loaded = {}
+
+    def get(name, **options):
+        loaded.update(options)
+        return FakeKeysetCache(store, options["_timeout"])
+
+    monkeypatch.setattr(cache_loader, "get", get)
+    cache = factcache.PluginCache("fake.memcached", {"connection": "127.0.0.1:11211", "timeout": 86400})
+    assert loaded == {"_uri": "127.0.0.1:11211", "_timeout": 86400}
+    read = dict((h, (d, r)) for h, d, r in cache.hosts())
+    assert store == before  # neither the expiry nor the get of a key without a value wrote
+    assert read["new"] == (doc, None)
+    assert read["old"] == (doc, None)  # audited as cached, whatever its age
+    assert read["gone"] == (None, "fact cache entry s1_gone: gone or expired since the listing")
+    for write in (lambda: cache.plugin.set("x", {}), lambda: cache.plugin.delete("s1_new"), cache.plugin.flush):
+        with pytest.raises(KeyError):
+            write()
+    assert store == before
 
 
 def test_an_unknown_plugin_is_a_clear_error():
