@@ -37,6 +37,7 @@ import itertools
 import json
 import os
 import pickle
+import re
 import tempfile
 from collections import deque
 
@@ -89,7 +90,7 @@ class HostContext:
         self.gathered = frozenset()
         self.interfaces = ()
         self._addresses = None
-        self.macs = None  # slim contexts: the MACs apart from interfaces' shared dicts
+        self.macs = None  # slim contexts: the MACs apart from interfaces' shared dicts (pack_macs)
         if facts is None:
             self.problem = "no facts: the host was unreachable or gathering failed"
         elif not isinstance(facts, dict):
@@ -124,13 +125,33 @@ class HostContext:
         elif view.split_mac:
             # an interface's MAC is unique, the rest mostly alike: one shared dict for the
             # alike part, the MACs in a tuple beside (fleet.duplicate_mac reads them there)
-            out.macs = tuple(iface.get("mac") for name, iface in self.interfaces)
+            out.macs = pack_macs(iface.get("mac") for name, iface in self.interfaces)
             out.interfaces = tuple((view.intern(name), view.interface_part(iface, shared=True))
                                    for name, iface in self.interfaces)
         else:
             out.interfaces = tuple((view.intern(name), view.interface_part(iface))
                                    for name, iface in self.interfaces)
         return out
+
+
+MAC_TEXT = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")  # a MAC as duplicate_mac compares it (lower case)
+NO_MAC = bytes(6)
+
+
+def pack_macs(values):
+    """Interfaces' MACs as 6 bytes each, in order: the MAC where the value is one in the form
+    ``aa:bb:cc:dd:ee:ff`` (any case), else six zero bytes (the zero MAC, which duplicate_mac
+    skips as it skips a value that is no MAC). 6 bytes instead of a string object (66 bytes)
+    and its tuple slot: two million MACs in 12 MB, not 150."""
+    out = bytearray()
+    for value in values:
+        if isinstance(value, str):
+            value = value.lower()
+            if MAC_TEXT.match(value):
+                out += bytes.fromhex(value.replace(":", ""))
+                continue
+        out += NO_MAC
+    return bytes(out)
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":")).encode
@@ -997,28 +1018,38 @@ def _in_workers(policy, pairs, today, include_passed, view, workers):
     """Like _in_process, the hosts evaluated by ``workers`` forked processes, WORKER_CHUNK hosts a
     task, at most two tasks per worker read ahead (bounded memory), results taken in the order
     the sources came (the report is the one _in_process gives, byte for byte). A fleet of one
-    chunk is evaluated here: a pool would cost more than it saves."""
+    chunk is evaluated here (the idle workers only cost their fork)."""
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing
 
-    chunks = _chunks(pairs, WORKER_CHUNK)
-    first = next(chunks, None)
-    second = next(chunks, None)
-    if second is None:
-        yield from _in_process(policy, first or (), today, include_passed, view)
-        return
     pending = deque()
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_worker_start, initargs=(policy, today, include_passed)) as pool:
+        # every worker is forked now, before a source is read: a reader's thread (PluginCache's
+        # read-ahead) is not running yet, so none of its locks can be copied held
+        pool.submit(os.getpid).result()
+        chunks = _chunks(pairs, WORKER_CHUNK)
+        first = next(chunks, None)
+        second = next(chunks, None)
+        if second is None:
+            yield from _in_process(policy, first or (), today, include_passed, view)
+            return
         for chunk in itertools.chain((first, second), chunks):
             pending.append(pool.submit(_worker_chunk, chunk))
             if len(pending) > 2 * workers:
-                yield from _adopted(view, pending.popleft().result())
+                yield from _adopted(view, pending.popleft())
         while pending:
-            yield from _adopted(view, pending.popleft().result())
+            yield from _adopted(view, pending.popleft())
 
 
-def _adopted(view, results):
+def _adopted(view, future):
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        results = future.result()
+    except BrokenProcessPool as exc:
+        raise ValueError("an audit worker process ended before its hosts were evaluated (killed, out of "
+                         "memory?): %s; workers: 1 evaluates every host in the controller process" % exc)
     seen = {}
     for host, data, ctx, noted in results:
         yield host, data, view.adopt(ctx, seen), noted

@@ -30,13 +30,14 @@ except ImportError:  # load_policy() reports the missing library before any flee
     netaddr = None
 
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.engine import (
+    MAC_TEXT,
     MISSING,
+    NO_MAC,
     lookup,
     make_finding,
 )
 
 INVOLVED_CAP = 50
-_MAC = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")
 _ZERO_MAC = "00:00:00:00:00:00"
 _BITS = {4: 32, 6: 128}
 
@@ -202,16 +203,24 @@ def duplicate_address(rule, contexts):
 
 
 def _own_macs(rule, ctx, ignore_re, skip_local):
-    """(interface, normalised MAC) of the host's interfaces that duplicate_mac compares."""
-    macs = ctx.macs
+    """(interface, normalised MAC, the MAC as an int) of the host's interfaces that duplicate_mac
+    compares; a slim context's MACs are packed (engine.pack_macs)."""
+    packed = ctx.macs
     for position, (name, iface) in enumerate(ctx.interfaces):
-        mac = macs[position] if macs is not None else iface.get("mac")
-        if not isinstance(mac, str):
-            continue
-        mac = mac.lower()
-        if not _MAC.match(mac) or mac == _ZERO_MAC:
-            continue
-        first = int(mac[:2], 16)
+        if packed is not None:
+            raw = packed[6 * position:6 * position + 6]
+            if raw == NO_MAC:
+                continue
+            mac = raw.hex(":")
+        else:
+            mac = iface.get("mac")
+            if not isinstance(mac, str):
+                continue
+            mac = mac.lower()
+            if not MAC_TEXT.match(mac) or mac == _ZERO_MAC:
+                continue
+            raw = bytes.fromhex(mac.replace(":", ""))
+        first = raw[0]
         if first & 1:  # multicast and broadcast addresses are never an interface's own
             continue
         if skip_local and first & 2:
@@ -220,7 +229,7 @@ def _own_macs(rule, ctx, ignore_re, skip_local):
             continue
         if not rule.select.interface_matches(name, iface):
             continue
-        yield name, mac
+        yield name, mac, int.from_bytes(raw, "big")
 
 
 def duplicate_mac(rule, contexts):
@@ -230,22 +239,23 @@ def duplicate_mac(rule, contexts):
     skip_local = params.get("ignore_locally_administered", False)
     findings = []
     participants = []
-    # two passes: first only which MACs are on more than one host (one host name per MAC,
-    # not a member list for each of two million MACs), then the members of those
-    seen = {}
+    # two passes: first only which MACs are on more than one host (a set of 48-bit ints, not a
+    # member list for each of two million MACs), then the members of those
+    seen = set()
     shared = set()
     for ctx in contexts:
         participants.append(ctx.host)
-        for name, mac in _own_macs(rule, ctx, ignore_re, skip_local):
-            host = seen.setdefault(mac, ctx.host)
-            if host != ctx.host:
-                shared.add(mac)
+        for key in set(key for dummy, dummy, key in _own_macs(rule, ctx, ignore_re, skip_local)):
+            if key in seen:
+                shared.add(key)  # on an earlier host too (one host's own repeats do not count)
+            else:
+                seen.add(key)
     seen = None
     index = {}
     if shared:
         for ctx in contexts:
-            for name, mac in _own_macs(rule, ctx, ignore_re, skip_local):
-                if mac in shared:
+            for name, mac, key in _own_macs(rule, ctx, ignore_re, skip_local):
+                if key in shared:
                     index.setdefault(mac, []).append((ctx.host, name, mac))
     for mac, members in index.items():
         hosts = set(m[0] for m in members)

@@ -118,6 +118,20 @@ def test_workers_evaluate_in_other_processes(monkeypatch):
     assert len(seen) == len(docs) and os.getpid() not in seen
 
 
+def test_a_killed_worker_is_a_clear_error(monkeypatch):
+    real_evaluated = engine._evaluated
+
+    def killed(*args):
+        if args[1].host == "h00100":
+            os.kill(os.getpid(), 9)  # in a worker: as the OOM killer would
+        return real_evaluated(*args)
+
+    monkeypatch.setattr(engine, "_evaluated", killed)
+    docs = fleet_docs(3 * engine.WORKER_CHUNK)
+    with pytest.raises(ValueError, match="an audit worker process ended .* workers: 1 evaluates"):
+        engine.audit(POLICY, docs, groups_of(docs), TODAY, stream=True, workers=2)
+
+
 def test_a_failing_report_writer_process_is_an_error_naming_it(tmp_path, monkeypatch):
     docs = fleet_docs(10)
     report = engine.audit(POLICY, docs, groups_of(docs), TODAY, stream=True)
@@ -143,7 +157,10 @@ def test_the_projection_keeps_only_what_fleet_rules_read():
     eth0 = dict(ctx.interfaces)["eth0"]
     assert set(eth0) == {"kind", "flags", "mtu", "addresses", "sysctl"}
     names = [name for name, dummy in ctx.interfaces]
-    assert ctx.macs[names.index("eth0")] == doc["interfaces"]["eth0"]["mac"]  # MACs apart
+    at = 6 * names.index("eth0")  # MACs apart, 6 bytes each
+    assert ctx.macs[at:at + 6].hex(":") == doc["interfaces"]["eth0"]["mac"].lower()
+    assert engine.pack_macs(["02:AB:00:00:00:01", None, "02-ab-00-00-00-01", "x", 5]) == (
+        bytes.fromhex("02ab00000001") + bytes(24))  # not a MAC: the zero MAC, which is never compared
     assert set(eth0["addresses"][0]) == {"address", "prefixlen", "family", "scope"}
     assert set(eth0["sysctl"]["ipv4"]) <= {"rp_filter", "forwarding", "force_forwarding"}
     assert set(ctx.facts) == {"sysctl"} and len(ctx.facts["sysctl"]) <= 3
