@@ -120,7 +120,7 @@ options:
   workers:
     description:
       - In offline mode, how many processes evaluate hosts (forked from this one, which reads the
-        cache and keeps what the fleet checks need); V(0) is one per CPU this process may use,
+        cache and keeps what the fleet checks need); V(0) is one per CPU this process may use, at most 4,
         V(1) evaluates every host in this process. Fleets of up to 64 hosts are evaluated in this
         process too; controllers without C(fork) always use only this one.
       - The reports are the same, byte for byte, whatever the number.

@@ -951,6 +951,7 @@ def cache_sources(entries, groups_of):
 
 
 WORKER_CHUNK = 64  # hosts per task sent to a worker process
+DEFAULT_WORKERS_MAX = 4
 
 
 def spooled(findings, passed):
@@ -1056,7 +1057,7 @@ def _adopted(view, future):
 
 
 def usable_workers(workers=None):
-    """Worker processes for an audit: ``workers`` (0 or None: one per CPU this process may use),
+    """Worker processes for an audit: ``workers`` (0 or None: one per CPU this process may use, at most 4),
     1 (no pool) where fork is not available."""
     import multiprocessing
 
@@ -1067,6 +1068,9 @@ def usable_workers(workers=None):
             workers = len(os.sched_getaffinity(0))
         except AttributeError:
             workers = os.cpu_count() or 1
+        # this process (reading, the fleet view, the spool) does about a third of the work:
+        # beyond a few workers it is the limit
+        workers = min(workers, DEFAULT_WORKERS_MAX)
     return max(1, int(workers))
 
 
