@@ -70,7 +70,7 @@ sys.path.insert(0, str(COLLECTIONS))
 os.environ["ANSIBLE_COLLECTIONS_PATH"] = "%s:%s" % (COLLECTIONS, TEST_COLLECTIONS)
 
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine, factcache  # noqa: E402
-from tests.integration.helpers import ansible_bin  # noqa: E402
+from tests.integration.helpers import ansible_bin, stop_process  # noqa: E402
 
 V4_POOL = ipaddress.ip_network("198.18.0.0/15")
 TARGET_SECONDS = 20.0
@@ -516,12 +516,7 @@ def main():
         return 0 if ok else 1
     finally:
         for server in servers:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop_process(server, timeout=30)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 

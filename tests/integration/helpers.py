@@ -23,6 +23,17 @@ def ansible_bin(name: str) -> str:
     raise FileNotFoundError(f"{name} not found next to {sys.executable} nor on PATH")
 
 
+def stop_process(proc, timeout: float = 10) -> None:
+    """Terminate ``proc`` (a Popen, or None) if it still runs; kill it when it does not end."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _env(lab, extra: Mapping[str, str] | None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(lab.env())

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.integration.helpers import stop_process  # noqa: E402
 from tests.integration.test_audit_offline import collection_playbook, gather_into_cache  # noqa: E402
 
 TEST_COLLECTIONS = ROOT / ".build" / "test-collections"
@@ -80,16 +81,6 @@ def _listening(port):
         return False
 
 
-def _stop(proc):
-    if proc is not None and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @contextlib.contextmanager
 def serving(argv_at, log):
     """Run ``argv_at(port)`` in the foreground on a free loopback port until the block ends,
@@ -107,12 +98,12 @@ def serving(argv_at, log):
                 time.sleep(0.05)
             if proc.poll() is None and _listening(port):
                 break
-            _stop(proc)
+            stop_process(proc)
         else:
             pytest.fail("%s did not start: %s" % (argv_at(0)[0], Path(log).read_text()[-2000:]))
         yield port
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 @pytest.fixture(scope="module")
