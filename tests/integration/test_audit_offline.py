@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -220,3 +221,35 @@ def test_bad_cache_files_are_error_hosts_not_a_failed_audit(cache, tmp_path):
     assert "nested too deeply" in details["deep"]
     assert "outside the cache directory: not followed" in details["link"] and named("link") in details["link"]
     assert "is 3.0 MiB, over the size limit of 2.0 MiB" in details["big"]
+
+
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ?")
+
+
+def test_worker_processes_inside_ansible_give_the_single_process_reports(cache, tmp_path):
+    """fleet_report in ansible-playbook's worker forks its own workers: 200 hosts (4 chunks) with
+    a bad payload among them, audited with workers 1 and 2, give the same four reports (less the
+    time they were made) and the same cache problems."""
+    dummy, cache_dir = cache
+    many = tmp_path / "cache"
+    many.mkdir()
+    good = sorted(p.name for p in cache_dir.iterdir() if "localhost" in p.name)[0]
+    text = (cache_dir / good).read_text()
+    for index in range(200):
+        (many / good.replace("localhost", "h%03d" % index)).write_text(text)
+    (many / good.replace("localhost", "h150")).write_text(json.dumps({"__payload__": "{cut"}))
+    results = {}
+    for workers in (1, 2):
+        reports = tmp_path / ("reports-%d" % workers)
+        rc, out, err = collection_playbook(tmp_path, {"netif_audit_fact_cache": str(many),
+                                                      "netif_audit_report_dir": str(reports),
+                                                      "netif_audit_workers": workers,
+                                                      "netif_audit_today": "2030-06-15"})
+        assert rc == 0, out + err
+        assert "audit fail: 200 host(s)" in out, out
+        results[workers] = dict((name, TIMESTAMP.sub("T", (reports / name).read_text()))
+                                for name in sorted(os.listdir(reports)))
+    assert len(results[1]) == 4 and results[1] == results[2]
+    report = json.loads(results[2]["netif-audit.json"])
+    errors = [f for f in report["findings"] if f["rule"] == "audit.facts_unavailable"]
+    assert [f["host"] for f in errors] == ["h150"] and "payload is not JSON" in errors[0]["detail"]
