@@ -118,14 +118,14 @@ def _decode(data, problem, wrapped_name, defer=False):
     """(facts dict, problem, wrapped) from a cache entry already parsed from its outer JSON.
 
     ``wrapped_name``: the entry's name had the 2.19 ``s<schema>_`` form.
-    ``defer``: a payload text is returned as its str, to be parsed later (Payload).
+    ``defer``: a payload text is returned as a Payload, parsed by its load().
     """
     wrapped = False
     if isinstance(data, dict) and list(data) == [PAYLOAD]:
         wrapped = wrapped_name
         payload = data[PAYLOAD]
         if defer and isinstance(payload, str):
-            return payload, None, wrapped
+            return Payload(payload), None, wrapped
         if isinstance(payload, str):
             data, problem = _parse(payload)
         else:
@@ -159,9 +159,9 @@ class Payload:
 
     __slots__ = ("text", "what")
 
-    def __init__(self, text, what):
+    def __init__(self, text, what=None):
         self.text = text
-        self.what = what
+        self.what = what  # the entry's name, set by Tally.host
 
     def load(self):
         """(netif facts or None, reason or None, problem entry or None): what Tally.host gives for
@@ -176,8 +176,8 @@ class Tally:
 
     LISTED = 100
 
-    def __init__(self, **info):
-        self.info = dict(info, files=0, hosts=0, problems=[], problems_total=0)
+    def __init__(self):
+        self.info = dict(files=0, hosts=0, problems=[], problems_total=0)
         self._listed = []
 
     def record(self, host, entry):
@@ -189,37 +189,26 @@ class Tally:
         del self._listed[self.LISTED:]
         self.info["problems"] = [text for dummy, text in self._listed]
 
-    def host(self, name, doc, problem, what, deferred=False):
-        """(host, facts or None, reason or None) after counting; ``deferred``: ``doc`` is a payload
-        text, returned as a Payload in place of the facts (its problems recorded when loaded)."""
+    def host(self, name, doc, problem, what):
+        """(host, facts or None, reason or None) after counting; a Payload ``doc`` stays one, in
+        place of the facts (its problems are recorded when it is loaded)."""
         self.info["hosts"] += 1
-        if deferred and problem is None:
-            return name, Payload(doc, what), None
+        if isinstance(doc, Payload):
+            doc.what = what
+            return name, doc, None
         doc, reason, entry = _outcome(doc, problem, what)
         if entry is not None:
             self.record(name, entry)
         return name, doc, reason
 
 
-def _tally(tally, info, **start):
-    """The Tally to fill: ``tally``, or a new one whose info is the caller's ``info`` dict."""
-    if tally is not None:
-        tally.info.update(start)
-        return tally
-    tally = Tally(**start)
-    if info is not None:
-        info.update(tally.info)
-        tally.info = info
-    return tally
-
-
-def iter_fact_cache(directory, prefix="", max_bytes=DEFAULT_MAX_BYTES, info=None, tally=None, defer=False):
+def iter_fact_cache(directory, prefix="", max_bytes=DEFAULT_MAX_BYTES, tally=None, defer=False):
     """Yield (host, netif facts or None, reason or None), one host at a time, hosts sorted.
 
-    Only one host's facts are in memory at once. ``info`` (a dict), when
-    given, is filled with the counts read_fact_cache returns (or ``tally``,
-    a Tally, is). ``defer``: a 2.19 entry's facts are a Payload, parsed by
-    its ``load()`` where the host is evaluated. Raises ValueError when the
+    Only one host's facts are in memory at once. ``tally`` (a Tally), when
+    given, counts what was read (``tally.info``: what read_fact_cache
+    returns). ``defer``: a 2.19 entry's facts are a Payload, parsed by its
+    ``load()`` where the host is evaluated. Raises ValueError when the
     directory cannot be listed.
     """
     try:
@@ -227,7 +216,8 @@ def iter_fact_cache(directory, prefix="", max_bytes=DEFAULT_MAX_BYTES, info=None
     except OSError as exc:
         raise ValueError("fact_cache %s: cannot list the directory: %s" % (directory, exc.strerror or exc))
     real_directory = os.path.realpath(directory)
-    tally = _tally(tally, info, directory=directory, prefix=prefix, max_bytes=max_bytes)
+    tally = tally or Tally()
+    tally.info.update(directory=directory, prefix=prefix, max_bytes=max_bytes)
     # a host's current (s<schema>_<host>) and legacy (<host>) files are read together
     by_host = {}
     for name in names:
@@ -259,18 +249,16 @@ def iter_fact_cache(directory, prefix="", max_bytes=DEFAULT_MAX_BYTES, info=None
             host = match.group(2) if match else key
             outer = data
             data, problem, wrapped = _decode(data, problem, match is not None, defer)
-            payload = isinstance(outer, dict) and list(outer) == [PAYLOAD]
-            if outer is not None and not payload:
+            if outer is not None and not (isinstance(outer, dict) and list(outer) == [PAYLOAD]):
                 host = key  # an old-style file is named by the host alone
             if host in wrapped_hosts and not wrapped:
                 continue  # the current-format entry of this host wins over a legacy one
-            deferred = payload and isinstance(data, str)
-            results[host] = (data if deferred else _netif(data), problem, name, deferred)
+            results[host] = (data if isinstance(data, Payload) else _netif(data), problem, name)
             if wrapped:
                 wrapped_hosts.add(host)
         for host in sorted(results):
-            doc, problem, name, deferred = results[host]
-            yield tally.host(host, doc, problem, name, deferred)
+            doc, problem, name = results[host]
+            yield tally.host(host, doc, problem, name)
 
 
 def read_fact_cache(directory, prefix="", max_bytes=DEFAULT_MAX_BYTES):
@@ -281,15 +269,15 @@ def read_fact_cache(directory, prefix="", max_bytes=DEFAULT_MAX_BYTES):
     those hosts as errors, with ``info["reasons"][host]`` as the detail).
     ``info`` also counts files and lists the first 100 problems.
     """
-    info = {}
+    tally = Tally()
     facts_by_host = {}
     reasons = {}
-    for host, doc, reason in iter_fact_cache(directory, prefix, max_bytes, info):
+    for host, doc, reason in iter_fact_cache(directory, prefix, max_bytes, tally):
         facts_by_host[host] = doc
         if reason is not None:
             reasons[host] = reason
-    info["reasons"] = reasons
-    return facts_by_host, info
+    tally.info["reasons"] = reasons
+    return facts_by_host, tally.info
 
 
 # ---------------------------------------------------------------------------
@@ -426,10 +414,11 @@ class PluginCache:
     def __iter__(self):
         return self.hosts()
 
-    def hosts(self, info=None, tally=None, defer=False):
+    def hosts(self, tally=None, defer=False):
         """Yield (host, netif facts or None, reason or None), hosts sorted; see iter_fact_cache
         (``defer`` applies to a host with one entry: of several, the first good one is chosen)."""
-        tally = _tally(tally, info, plugin=self.name, max_bytes=self.max_bytes)
+        tally = tally or Tally()
+        tally.info.update(plugin=self.name, max_bytes=self.max_bytes)
         by_host = {}
         for key in self.keys():
             match = _WRAPPED.match(key)
@@ -439,22 +428,16 @@ class PluginCache:
             chosen = None
             for key, data, problem in entries:
                 tally.info["files"] += 1
-                outer = data
                 data, problem, wrapped = _decode(data, problem, _WRAPPED.match(key) is not None,
                                                  defer and len(entries) == 1)
-                if data is not outer and isinstance(data, str):  # a deferred payload
-                    chosen = (data, problem, key, True)
-                    break
                 if chosen is None or (chosen[1] is not None and problem is None):
-                    chosen = (data, problem, key, False)
+                    chosen = (data, problem, key)
                 if wrapped and problem is None:
                     break  # the current-format entry wins over a legacy one
-            data, problem, key, deferred = chosen
-            if not deferred and problem is None:
-                data = _netif(data)
-            elif problem is not None:
-                data = None
-            yield tally.host(host, data, problem, "entry %s" % key, deferred)
+            data, problem, key = chosen
+            if not isinstance(data, Payload):
+                data = _netif(data) if problem is None else None
+            yield tally.host(host, data, problem, "entry %s" % key)
 
     def _read_host(self, keys):
         """[(key, entry, problem)] of one host's keys, the current-format key first."""

@@ -200,9 +200,10 @@ def test_the_jsonfile_plugin_reads_what_the_directory_reader_reads(tmp_path):
     write_jsonfile(tmp_path, docs)
     (tmp_path / "s1_broken").write_text("{not json")
     direct = list(factcache.iter_fact_cache(str(tmp_path)))
-    info = {}
+    tally = factcache.Tally()
     cache = factcache.PluginCache("jsonfile", {"connection": str(tmp_path), "timeout": 0})
-    via_plugin = list(cache.hosts(info))
+    via_plugin = list(cache.hosts(tally))
+    info = tally.info
     assert [h for h, d, r in via_plugin] == [h for h, d, r in direct] == sorted(list(docs) + ["broken"])
     assert [d for h, d, r in via_plugin] == [d for h, d, r in direct]
     broken = dict((h, r) for h, d, r in via_plugin)["broken"]
