@@ -742,11 +742,8 @@ class FindingSpool:
         self._end = 0
         self._unflushed = False
 
-    def put(self, host, findings, passed):
-        self.put_pickled(host, spooled(findings, passed))
-
-    def put_pickled(self, host, data):
-        """Store ``spooled(findings, passed)`` made elsewhere (a worker process)."""
+    def put(self, host, data):
+        """Store ``spooled(findings, passed)`` (made here or in a worker process)."""
         self._file.write(data)
         self._where[host] = (self._end, len(data))
         self._end += len(data)
@@ -979,9 +976,13 @@ def _grouped(sources, groups_by_host):
 
 
 def _in_process(policy, pairs, today, include_passed, view):
+    """(host, outcome, context, problem entry) of each source; streamed (a ``view``): the
+    outcome spooled and the context slim, as a worker gives them; else both whole."""
     for source, groups in pairs:
         outcome, ctx, noted = _evaluated(policy, source, groups, today, include_passed)
-        yield source.host, outcome, (ctx.slim(view) if view is not None else ctx), noted
+        if view is not None:
+            outcome, ctx = spooled(*outcome), ctx.slim(view)
+        yield source.host, outcome, ctx, noted
 
 
 _WORKER = {}
@@ -1107,10 +1108,8 @@ def run(policy, sources, groups_by_host=None, today=None, include_passed=False, 
     for host, outcome, ctx, noted in evaluated:
         if noted is not None and on_problem is not None:
             on_problem(host, noted)
-        if isinstance(outcome, bytes):
-            spool.put_pickled(host, outcome)
-        elif spool is not None:
-            spool.put(host, *outcome)
+        if spool is not None:
+            spool.put(host, outcome)
         else:
             host_findings[host], passed[host] = outcome
         contexts[host] = ctx
