@@ -134,7 +134,7 @@ class HostContext:
         return out
 
 
-MAC_TEXT = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")  # a MAC as duplicate_mac compares it (lower case)
+_MAC_TEXT = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")  # a MAC as duplicate_mac compares it (lower case)
 NO_MAC = bytes(6)
 
 
@@ -147,7 +147,7 @@ def pack_macs(values):
     for value in values:
         if isinstance(value, str):
             value = value.lower()
-            if MAC_TEXT.match(value):
+            if _MAC_TEXT.match(value):
                 out += bytes.fromhex(value.replace(":", ""))
                 continue
         out += NO_MAC

@@ -30,15 +30,14 @@ except ImportError:  # load_policy() reports the missing library before any flee
     netaddr = None
 
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit.engine import (
-    MAC_TEXT,
     MISSING,
     NO_MAC,
     lookup,
     make_finding,
+    pack_macs,
 )
 
 INVOLVED_CAP = 50
-_ZERO_MAC = "00:00:00:00:00:00"
 _BITS = {4: 32, 6: 128}
 
 
@@ -203,33 +202,27 @@ def duplicate_address(rule, contexts):
 
 
 def _own_macs(rule, ctx, ignore_re, skip_local):
-    """(interface, normalised MAC, the MAC as an int) of the host's interfaces that duplicate_mac
-    compares; a slim context's MACs are packed (engine.pack_macs)."""
+    """(interface, MAC as 6 bytes) of the host's interfaces that duplicate_mac compares; a slim
+    context's MACs are packed already (engine.pack_macs). The text form is made only where
+    needed (``ignore_macs`` globs, findings)."""
     packed = ctx.macs
     for position, (name, iface) in enumerate(ctx.interfaces):
         if packed is not None:
             raw = packed[6 * position:6 * position + 6]
-            if raw == NO_MAC:
-                continue
-            mac = raw.hex(":")
         else:
-            mac = iface.get("mac")
-            if not isinstance(mac, str):
-                continue
-            mac = mac.lower()
-            if not MAC_TEXT.match(mac) or mac == _ZERO_MAC:
-                continue
-            raw = bytes.fromhex(mac.replace(":", ""))
+            raw = pack_macs((iface.get("mac"),))
+        if raw == NO_MAC:
+            continue
         first = raw[0]
         if first & 1:  # multicast and broadcast addresses are never an interface's own
             continue
         if skip_local and first & 2:
             continue
-        if ignore_re is not None and ignore_re.match(mac):
+        if ignore_re is not None and ignore_re.match(raw.hex(":")):
             continue
         if not rule.select.interface_matches(name, iface):
             continue
-        yield name, mac, int.from_bytes(raw, "big")
+        yield name, raw
 
 
 def duplicate_mac(rule, contexts):
@@ -239,23 +232,24 @@ def duplicate_mac(rule, contexts):
     skip_local = params.get("ignore_locally_administered", False)
     findings = []
     participants = []
-    # two passes: first only which MACs are on more than one host (a set of 48-bit ints, not a
+    # two passes: first only which MACs are on more than one host (a set of 6-byte MACs, not a
     # member list for each of two million MACs), then the members of those
     seen = set()
     shared = set()
     for ctx in contexts:
         participants.append(ctx.host)
-        for key in set(key for dummy, dummy, key in _own_macs(rule, ctx, ignore_re, skip_local)):
-            if key in seen:
-                shared.add(key)  # on an earlier host too (one host's own repeats do not count)
+        for raw in set(raw for dummy, raw in _own_macs(rule, ctx, ignore_re, skip_local)):
+            if raw in seen:
+                shared.add(raw)  # on an earlier host too (one host's own repeats do not count)
             else:
-                seen.add(key)
+                seen.add(raw)
     seen = None
     index = {}
     if shared:
         for ctx in contexts:
-            for name, mac, key in _own_macs(rule, ctx, ignore_re, skip_local):
-                if key in shared:
+            for name, raw in _own_macs(rule, ctx, ignore_re, skip_local):
+                if raw in shared:
+                    mac = raw.hex(":")
                     index.setdefault(mac, []).append((ctx.host, name, mac))
     for mac, members in index.items():
         hosts = set(m[0] for m in members)
