@@ -70,7 +70,13 @@ sys.path.insert(0, str(COLLECTIONS))
 os.environ["ANSIBLE_COLLECTIONS_PATH"] = "%s:%s" % (COLLECTIONS, TEST_COLLECTIONS)
 
 from ansible_collections.hostnet.netif.plugins.plugin_utils.audit import engine, factcache  # noqa: E402
-from tests.integration.helpers import ansible_bin, stop_process  # noqa: E402
+from tests.integration.helpers import (  # noqa: E402
+    ansible_bin,
+    memcached_argv,
+    redis_argv,
+    start_server,
+    stop_process,
+)
 
 V4_POOL = ipaddress.ip_network("198.18.0.0/15")
 TARGET_SECONDS = 20.0
@@ -262,8 +268,7 @@ class PluginWriter:
         if not PluginWriter.loader_ready:  # once: again warns that it is configured already
             init_plugin_loader([str(COLLECTIONS), str(TEST_COLLECTIONS)])
             PluginWriter.loader_ready = True
-        self.plugin = cache_loader.get(name, **dict((factcache.OPTION_NAMES.get(key, key), value)
-                                                    for key, value in options.items()))
+        self.plugin = cache_loader.get(name, **factcache.plugin_options(options))
 
     def write(self, host, facts):
         self.plugin.set(host, facts)
@@ -583,49 +588,23 @@ def stored_bytes(kind, cache):
     return 0
 
 
-def _serve(argv, port, log):
-    """Start argv, a server of the bench's own, and wait until it accepts connections on ``port``."""
-    import socket
-
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-    for dummy in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05)
-    proc.terminate()
-    proc.wait()
-    raise SystemExit("%s did not start on 127.0.0.1:%d: see %s" % (argv[0], port, log))
-
-
-def _free_port():
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _started(argv_at, log):
+    try:
+        return start_server(argv_at, log)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc))
 
 
 def start_redis(workdir):
     """A redis-server of the bench's own: loopback, a free port, no persistence."""
-    port = _free_port()
-    proc = _serve(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-                   "--dir", workdir], port, os.path.join(workdir, "redis.log"))
+    proc, port = _started(redis_argv(workdir), os.path.join(workdir, "redis.log"))
     return proc, "127.0.0.1:%d:0" % port
 
 
 def start_memcached(workdir):
-    """A memcached of the bench's own: loopback, a free port, TCP only, in the foreground (as nobody
-    when root: memcached refuses to run as root), up to 64 GiB of memory (taken as used; the
-    default 64 MiB would evict hosts)."""
-    port = _free_port()
-    user = ["-u", "nobody"] if os.geteuid() == 0 else []
-    proc = _serve(["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "65536"] + user, port,
-                  os.path.join(workdir, "memcached.log"))
+    """A memcached of the bench's own: loopback, a free port, TCP only, in the foreground, up to
+    64 GiB of memory (taken as used; the default 64 MiB would evict hosts)."""
+    proc, port = _started(memcached_argv("-m", "65536"), os.path.join(workdir, "memcached.log"))
     return proc, "127.0.0.1:%d" % port
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Mapping
 
@@ -32,6 +34,51 @@ def stop_process(proc, timeout: float = 10) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def start_server(argv_at, log, attempts: int = 5, timeout: float = 10):
+    """(process, port): ``argv_at(port)`` started in the foreground on a free loopback port and
+    accepting connections (a port taken meanwhile: the next one); its output appended to
+    ``log``. RuntimeError with the log's tail when it does not start."""
+    for dummy in range(attempts):
+        port = free_port()
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(argv_at(port), stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None and time.monotonic() < deadline and not _listening(port):
+            time.sleep(0.05)
+        if proc.poll() is None and _listening(port):
+            return proc, port
+        stop_process(proc)
+    raise RuntimeError("%s did not start: %s" % (argv_at(0)[0], Path(log).read_text(errors="replace")[-2000:]))
+
+
+def redis_argv(workdir):
+    """argv_at(port) of a redis-server on 127.0.0.1 without RDB/AOF files, in the foreground."""
+    return lambda port: ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                         "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no"]
+
+
+def memcached_argv(*extra: str):
+    """argv_at(port) of a memcached on 127.0.0.1, TCP only, in the foreground; as root it runs
+    as nobody (memcached refuses root)."""
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    return lambda port: ["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0"] + user + list(extra)
 
 
 def _env(lab, extra: Mapping[str, str] | None) -> dict[str, str]:

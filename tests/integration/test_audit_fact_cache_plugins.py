@@ -23,7 +23,6 @@ import importlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -35,7 +34,13 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.integration.helpers import stop_process  # noqa: E402
+from tests.integration.helpers import (  # noqa: E402
+    free_port,
+    memcached_argv,
+    redis_argv,
+    start_server,
+    stop_process,
+)
 from tests.integration.test_audit_offline import collection_playbook, gather_into_cache  # noqa: E402
 
 TEST_COLLECTIONS = ROOT / ".build" / "test-collections"
@@ -67,40 +72,16 @@ def _client_module(name):
         pytest.fail("the %s Python client is missing: run make venv (requirements-dev.txt)" % name)
 
 
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _listening(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
-
-
 @contextlib.contextmanager
 def serving(argv_at, log):
-    """Run ``argv_at(port)`` in the foreground on a free loopback port until the block ends,
-    stopped whatever happens (a port taken meanwhile: the next one)."""
+    """``argv_at(port)`` on a free loopback port until the block ends, stopped whatever happens."""
     if not shutil.which(argv_at(0)[0]):
         pytest.fail("%s is missing: run bash .ci/os-deps.sh (make setup)" % argv_at(0)[0])
-    proc = None
     try:
-        for dummy in range(5):
-            port = _free_port()
-            with open(log, "ab") as out:
-                proc = subprocess.Popen(argv_at(port), stdout=out, stderr=subprocess.STDOUT)
-            deadline = time.monotonic() + 10
-            while proc.poll() is None and time.monotonic() < deadline and not _listening(port):
-                time.sleep(0.05)
-            if proc.poll() is None and _listening(port):
-                break
-            stop_process(proc)
-        else:
-            pytest.fail("%s did not start: %s" % (argv_at(0)[0], Path(log).read_text()[-2000:]))
+        proc, port = start_server(argv_at, log)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
         yield port
     finally:
         stop_process(proc)
@@ -110,19 +91,15 @@ def serving(argv_at, log):
 def redis_port(tmp_path_factory):
     """A redis-server on 127.0.0.1 (no RDB/AOF files)."""
     workdir = tmp_path_factory.mktemp("redis")
-    with serving(lambda port: ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                               "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no"],
-                 workdir / "redis.log") as port:
+    with serving(redis_argv(workdir), workdir / "redis.log") as port:
         yield port
 
 
 @pytest.fixture(scope="module")
 def memcached_port(tmp_path_factory):
-    """A memcached on 127.0.0.1, TCP only; as root it runs as nobody (memcached refuses root)."""
+    """A memcached on 127.0.0.1, TCP only."""
     workdir = tmp_path_factory.mktemp("memcached")
-    user = ["-u", "nobody"] if os.geteuid() == 0 else []
-    with serving(lambda port: ["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0"] + user,
-                 workdir / "memcached.log") as port:
+    with serving(memcached_argv(), workdir / "memcached.log") as port:
         yield port
 
 
@@ -282,7 +259,7 @@ def test_an_unreachable_cache_server_fails_the_audit_clearly(fleet, plugin, conn
     workdir, dummy, env, dummy2 = fleet
     reports = workdir / ("never-" + plugin)
     rc, out, dummy3 = collection_playbook(workdir, {
-        "netif_audit_fact_cache": {"plugin": plugin, "connection": connection % _free_port()},
+        "netif_audit_fact_cache": {"plugin": plugin, "connection": connection % free_port()},
         "netif_audit_report_dir": str(reports)}, env=env)
     assert rc != 0
     assert "fact_cache plugin %s: %s" % (plugin, message) in out, out

@@ -287,7 +287,7 @@ FILE_PLUGINS = ("jsonfile", "ansible.builtin.jsonfile")
 OPTION_NAMES = {"connection": "_uri", "prefix": "_prefix", "timeout": "_timeout"}
 
 
-def _plugin_options(options):
+def plugin_options(options):
     """The cache plugin's own option names from ours (connection -> _uri ...); others pass as they are."""
     out = {}
     for key, value in (options or {}).items():
@@ -354,7 +354,7 @@ class PluginCache:
         self.name = name
         self.max_bytes = max_bytes
         try:
-            plugin = cache_loader.get(name, **_plugin_options(options))
+            plugin = cache_loader.get(name, **plugin_options(options))
         except AnsibleError as exc:
             raise ValueError("fact_cache plugin %s: %s" % (name, exc))
         except Exception as exc:  # a plugin's own connection or import error
