@@ -26,6 +26,27 @@ def printable(text):
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def type_name(value):
+    """The JSON type name of a value (JSON Schema's words: null, boolean, integer, number,
+    string, object, array), else its Python type's name. One vocabulary for every error's
+    ``found``, on the target and on the controller."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    return type(value).__name__
+
+
 class NetifError(Exception):
     """Base class: every error this collection raises on purpose."""
 

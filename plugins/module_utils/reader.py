@@ -25,6 +25,7 @@ from ansible_collections.hostnet.netif.plugins.module_utils.errors import (
     CommandError,
     InputError,
     ParseError,
+    type_name,
 )
 from ansible_collections.hostnet.netif.plugins.module_utils import bootconf, model
 
@@ -1051,23 +1052,11 @@ _TYPE_WORDS = {"string": "a string", "integer": "an integer", "boolean": "true o
                "null": "null"}
 
 
-def _json_type(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, str):
-        return "string"
-    return "list" if isinstance(value, list) else "object" if isinstance(value, dict) else "other"
-
-
 def _found(value):
-    kind = _json_type(value)
-    if kind in ("list", "object"):
-        return "a %s" % ("list" if kind == "list" else "JSON object")
-    text = json.dumps(value) if kind != "other" else repr(value)
+    kind = type_name(value)
+    if kind in ("array", "object"):
+        return "a list" if kind == "array" else "a JSON object"
+    text = json.dumps(value) if kind in _TYPE_WORDS or kind == "number" else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -1075,10 +1064,10 @@ def _check_shape(value, shape, path, item=False):
     """Raise InputError at the first field of ``value`` that does not fit ``shape``
     (a list's ``item`` is never null: the builders iterate over them)."""
     if isinstance(shape, tuple):
-        if _json_type(value) not in shape:
+        if type_name(value) not in shape:
             raise InputError(path, "expected %s, found %s"
                              % (" or ".join(_TYPE_WORDS[t] for t in shape), _found(value)))
-        if _json_type(value) == "integer" and value < 0:  # ip prints no negative number
+        if type_name(value) == "integer" and value < 0:  # ip prints no negative number
             raise InputError(path, "expected a number of 0 or more, found %d" % value)
     elif value is None and not item:
         return

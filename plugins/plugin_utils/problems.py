@@ -22,6 +22,8 @@ import difflib
 import json
 import re
 
+from ansible_collections.hostnet.netif.plugins.module_utils.errors import type_name
+
 FOUND_LIMIT = 80
 TOP_LEVEL = "(top level)"
 FORMATS = {"date": "a date YYYY-MM-DD", "regex": "a valid regular expression"}
@@ -112,25 +114,6 @@ def shorten(value, limit=FOUND_LIMIT):
     except (TypeError, ValueError):  # keys that do not sort
         text = json.dumps(value, default=str)
     return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def type_name(value):
-    """The JSON type name of a value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    return type(value).__name__
 
 
 def closest(name, names):

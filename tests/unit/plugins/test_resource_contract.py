@@ -21,6 +21,7 @@ import yaml
 
 from ansible_collections.hostnet.netif.plugins.doc_fragments.resource import ModuleDocFragment
 from ansible_collections.hostnet.netif.plugins.module_utils import resource
+from ansible_collections.hostnet.netif.plugins.module_utils.errors import type_name
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 MODULE_DIR = os.path.join(ROOT, "plugins", "modules")
@@ -99,16 +100,6 @@ def schema_types(schema, node):
         for sub in node.get(key, []):
             types |= schema_types(schema, sub)
     return types
-
-
-def type_name(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    return "string"
 
 
 def schema_enum(schema, node):
